@@ -1,0 +1,88 @@
+"""Reading what the collect cell wrote: a manifest, `.keras` models, fits, variables."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader.harness.export import MANIFEST
+from grader.results import EpochRecord, FitRecord
+
+
+@dataclass(frozen=True)
+class ModelArtifact:
+    name: str
+    path: Path | None
+    error: str | None
+    aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class VariableArtifact:
+    name: str
+    present: bool
+    type: str | None
+    path: Path | None
+
+
+@dataclass(frozen=True)
+class Artifacts:
+    root: Path
+    models: dict[str, ModelArtifact] = field(default_factory=dict)
+    fits: tuple[FitRecord, ...] = ()
+    variables: dict[str, VariableArtifact] = field(default_factory=dict)
+    globals: tuple[str, ...] = ()
+    environment: dict[str, Any] = field(default_factory=dict)
+
+
+def read_artifacts(root: Path) -> Artifacts | None:
+    """The collected artifacts, or None when the collect step never finished."""
+    manifest_path = root / MANIFEST
+    if not manifest_path.is_file():
+        return None
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    return Artifacts(
+        root=root,
+        models={n: _model(root, n, e) for n, e in manifest["models"].items()},
+        fits=tuple(_fit(entry) for entry in manifest["fits"]),
+        variables={n: _variable(root, n, e) for n, e in manifest["variables"].items()},
+        globals=tuple(manifest["globals"]),
+        environment=manifest.get("environment", {}),
+    )
+
+
+def _inside(root: Path, relative: str | None) -> Path | None:
+    if relative is None:
+        return None
+    path = (root / relative).resolve()
+    return path if path.is_relative_to(root.resolve()) and path.is_file() else None
+
+
+def _model(root: Path, name: str, entry: dict[str, Any]) -> ModelArtifact:
+    path = _inside(root, entry.get("file"))
+    return ModelArtifact(name, path, entry.get("error"), tuple(entry.get("aliases", [name])))
+
+
+def _variable(root: Path, name: str, entry: dict[str, Any]) -> VariableArtifact:
+    return VariableArtifact(name, bool(entry.get("present")), entry.get("type"),
+                            _inside(root, entry.get("file")))
+
+
+def _fit(entry: dict[str, Any]) -> FitRecord:
+    variables = entry.get("variables") or [entry["model_name"]]
+    epochs = tuple(
+        EpochRecord(int(e["epoch"]), float(e["seconds"]), dict(e["metrics"]))
+        for e in entry["epochs"]
+    )
+    return FitRecord(
+        model=variables[0],
+        model_name=entry["model_name"],
+        epochs_requested=int(entry["epochs_requested"]),
+        epochs_cap=entry.get("epochs_cap"),
+        has_validation=bool(entry["has_validation"]),
+        batch_size=entry.get("batch_size"),
+        epochs=epochs,
+        variables=tuple(entry.get("variables") or ()),
+    )

@@ -1,0 +1,1 @@
+"""Checks: small functions registered under the names specs use. See `registry`."""

@@ -1,0 +1,131 @@
+"""What a check may look at: artifacts the grader loads itself, and the grader's own data."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from grader.artifacts import Artifacts
+from grader.datasets import PreparedData
+from grader.outcomes import CheckSkipped, SubmissionError
+from grader.results import CellResult, FitRecord
+
+
+@dataclass
+class Submission:
+    """Everything checks share for one graded notebook; loaded models are cached here."""
+
+    artifacts: Artifacts | None
+    cells: tuple[CellResult, ...]
+    data: dict[str, PreparedData]
+    profile: str
+    problems: tuple[str, ...] = ()
+    _models: dict[str, Any] = field(default_factory=dict)
+
+    def load_model(self, name: str) -> Any:
+        if name not in self._models:
+            self._models[name] = self._load(name)
+        return self._models[name]
+
+    def _load(self, name: str) -> Any:
+        import keras
+
+        artifact = self.artifacts.models[name] if self.artifacts else None
+        if artifact is None or artifact.path is None:
+            detail = artifact.error if artifact else "not exported"
+            raise CheckSkipped(f"the model `{name}` could not be saved: {detail}",
+                               hint="build the model from standard Keras layers (no Lambda).")
+        try:
+            return keras.models.load_model(artifact.path, safe_mode=True, compile=True)
+        except Exception as error:
+            raise CheckSkipped(
+                f"the model `{name}` could not be loaded safely: {type(error).__name__}: {error}",
+                hint="Lambda layers and custom code cannot be graded; use standard Keras layers.",
+            ) from None
+
+    def missing(self, what: str, name: str) -> Exception:
+        """The outcome for an absent variable: blame a failing cell that mentions it, if any."""
+        if self.artifacts is None:
+            reason = "; ".join(self.problems) or "the notebook did not finish"
+            return CheckSkipped(f"nothing was collected from the notebook: {reason}")
+        for cell in self.cells:
+            if cell.error and cell.status != "not_run" and re.search(rf"\b{name}\b", cell.source):
+                return SubmissionError(
+                    f"{what} `{name}` is missing because cell {cell.index} raised "
+                    f"{cell.error.ename}: {cell.error.evalue}",
+                    cell=cell.index,
+                    hint=f"fix cell {cell.index}; the checks that need `{name}` run once it works.",
+                )
+        return CheckSkipped(
+            f"{what} `{name}` was not found in the notebook",
+            hint=f"keep the starter's name `{name}` for it.",
+        )
+
+
+@dataclass
+class CheckContext:
+    """The view of one check: its step's model variable and the shared submission."""
+
+    submission: Submission
+    step_model: str | None
+    layer_spec: list[dict[str, Any]] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def profile(self) -> str:
+        return self.submission.profile
+
+    def model_name(self) -> str:
+        """The variable holding this step's model, matched by structure when renamed."""
+        if self.step_model is None:
+            raise ValueError("this check needs `model:` on its step in the spec")
+        artifacts = self.submission.artifacts
+        if artifacts and self.step_model in artifacts.models:
+            return self.step_model
+        match = self._match_by_structure()
+        if match is None:
+            raise self.submission.missing("the model", self.step_model)
+        self.notes.append(f"matched model variable `{match}` (no `{self.step_model}` found)")
+        return match
+
+    def model(self) -> Any:
+        return self.submission.load_model(self.model_name())
+
+    def _match_by_structure(self) -> str | None:
+        artifacts = self.submission.artifacts
+        if not (artifacts and self.layer_spec):
+            return None
+        wanted = [layer["type"] for layer in self.layer_spec]
+        scores = {}
+        for name in artifacts.models:
+            if name.startswith("_"):
+                continue
+            try:
+                found = [type(layer).__name__ for layer in self.submission.load_model(name).layers]
+            except CheckSkipped:
+                continue
+            scores[name] = difflib.SequenceMatcher(a=wanted, b=found).ratio()
+        best = max(scores, key=scores.__getitem__, default=None)
+        return best if best is not None and scores[best] >= 0.75 else None
+
+    def fits(self) -> list[FitRecord]:
+        name = self.model_name()
+        artifacts = self.submission.artifacts
+        return [f for f in artifacts.fits if name in f.variables] if artifacts else []
+
+    def variable(self, name: str) -> np.ndarray:
+        artifacts = self.submission.artifacts
+        entry = artifacts.variables.get(name) if artifacts else None
+        if entry is None or not entry.present:
+            raise self.submission.missing("the variable", name)
+        if entry.path is None:
+            raise CheckSkipped(f"`{name}` is a {entry.type}, not an array of numbers",
+                               hint=f"make `{name}` a NumPy array.")
+        return np.load(entry.path, allow_pickle=False)
+
+    def dataset(self, name: str) -> PreparedData:
+        return self.submission.data[name]

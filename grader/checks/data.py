@@ -1,0 +1,106 @@
+"""Checks of the notebook's data variables, compared with values the grader computes itself."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from grader.checks.context import CheckContext
+from grader.checks.registry import Params, check
+from grader.outcomes import CheckFailed
+
+
+class ServedSplit(Params):
+    variable: str
+    dataset: str
+    split: Literal["train", "test"]
+
+
+class OneHot(ServedSplit):
+    classes: int
+
+
+class ParamAnswer(Params):
+    variable: str
+
+
+class Probabilities(Params):
+    variable: str
+    classes: int
+    min_rows: int = 1
+
+
+@check("loaded", ServedSplit)
+def check_loaded(ctx: CheckContext, params: ServedSplit) -> str:
+    """The variable holds the images the dataset's `load_data()` returned, unchanged."""
+    served = getattr(ctx.dataset(params.dataset).served, params.split).x
+    received = ctx.variable(params.variable)
+    if received.shape != served.shape or not np.array_equal(received, served):
+        raise CheckFailed(
+            f"Expected `{params.variable}` to hold the {params.split} images of shape "
+            f"{served.shape}, received an array of shape {received.shape}.",
+            expected=list(served.shape), received=list(received.shape),
+            hint=f"load the data with keras.datasets.{params.dataset}.load_data() and keep "
+            "the images as they come; scale them inside the model.",
+        )
+    return f"{len(received):,} images of shape {received.shape[1:]}"
+
+
+@check("one_hot", OneHot)
+def check_one_hot(ctx: CheckContext, params: OneHot) -> str:
+    """The variable is the one-hot encoding of the served labels, computed by the grader."""
+    labels = getattr(ctx.dataset(params.dataset).served, params.split).y.reshape(-1)
+    expected = np.eye(params.classes, dtype=np.float32)[labels]
+    received = ctx.variable(params.variable)
+    if received.shape != expected.shape:
+        raise CheckFailed(
+            f"Expected `{params.variable}` of shape {expected.shape}, received {received.shape}.",
+            expected=list(expected.shape), received=list(received.shape),
+            hint=f"use keras.utils.to_categorical(labels, {params.classes}).",
+        )
+    wrong = int(np.sum(np.any(received != expected, axis=1)))
+    if wrong:
+        raise CheckFailed(
+            f"Expected one-hot rows matching the labels, received {wrong:,} rows that differ.",
+            expected="one 1 at each label's index, 0 elsewhere", received=f"{wrong} wrong rows",
+            hint="encode the labels in their original order, without shuffling them apart "
+            "from the images.",
+        )
+    return f"{len(received):,} one-hot rows of {params.classes} classes"
+
+
+@check("param_answer", ParamAnswer)
+def check_param_answer(ctx: CheckContext, params: ParamAnswer) -> str:
+    """The number the notebook gives equals the parameter count of its own step model."""
+    expected = int(ctx.model().count_params())
+    received = ctx.variable(params.variable)
+    if received.size != 1 or int(received.reshape(-1)[0]) != expected:
+        raise CheckFailed(
+            f"Expected `{params.variable}` = {expected:,}, received {received.tolist()}.",
+            expected=expected, received=received.tolist(),
+            hint=f"use {ctx.model_name()}.count_params(), or add up every layer's weights.",
+        )
+    return f"{expected:,} parameters"
+
+
+@check("probabilities", Probabilities)
+def check_probabilities(ctx: CheckContext, params: Probabilities) -> str:
+    """The variable holds probability vectors: rows of `classes` values in [0, 1] summing to 1."""
+    received = ctx.variable(params.variable)
+    if received.ndim != 2 or received.shape[1] != params.classes or len(received) < params.min_rows:
+        raise CheckFailed(
+            f"Expected `{params.variable}` of shape (≥{params.min_rows}, {params.classes}), "
+            f"received {received.shape}.",
+            expected=[f"≥{params.min_rows}", params.classes], received=list(received.shape),
+            hint="keep what model.predict(images) returns for a few images.",
+        )
+    sums = received.sum(axis=1)
+    if received.min() < 0 or received.max() > 1 or not np.allclose(sums, 1, atol=1e-3):
+        raise CheckFailed(
+            "Expected probabilities (each row in [0, 1], summing to 1), received rows summing "
+            f"to {np.round(sums, 3).tolist()}.",
+            expected=1.0, received=np.round(sums, 3).tolist(),
+            hint="the last layer needs activation='softmax'.",
+        )
+    return f"{len(received)} probability vectors"

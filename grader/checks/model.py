@@ -1,0 +1,147 @@
+"""Checks of a model's structure: parameter counts, shapes, layers and compile settings."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+
+from grader.checks.context import CheckContext
+from grader.checks.layers import describe_layers, layer_differences, same_value
+from grader.checks.registry import Params, check
+from grader.outcomes import CheckFailed
+
+
+class ParamCounts(Params):
+    total: int | None = None
+    trainable: int | None = None
+    non_trainable: int | None = None
+
+
+class Shape(Params):
+    shape: list[int | None]
+
+
+class LayerList(Params):
+    layers: list[dict[str, Any]]
+
+
+class CompileSettings(Params):
+    optimizer: str | None = None
+    learning_rate: float | None = None
+    momentum: float | None = None
+    loss: str | None = None
+
+
+def _count(weights: list[Any]) -> int:
+    return int(sum(np.prod(w.shape) for w in weights))
+
+
+@check("params", ParamCounts)
+def check_params(ctx: CheckContext, params: ParamCounts) -> str:
+    """The model has exactly the total, trainable and non-trainable parameter counts asked for.
+
+    A different count means a layer has other filters, units or kernel sizes than the task
+    says, or a layer is missing or extra; the layer check of the same step names which.
+    """
+    model = ctx.model()
+    counts = {"trainable": _count(model.trainable_weights),
+              "non_trainable": _count(model.non_trainable_weights)}
+    counts["total"] = counts["trainable"] + counts["non_trainable"]
+    for kind in ("total", "trainable", "non_trainable"):
+        wanted = getattr(params, kind)
+        if wanted is not None and counts[kind] != wanted:
+            per_layer = ", ".join(f"{d['name']} {d['params']:,}" for d in describe_layers(model))
+            raise CheckFailed(
+                f"Expected {wanted:,} {kind.replace('_', '-')} parameters, received "
+                f"{counts[kind]:,}.",
+                expected=wanted, received=counts[kind],
+                hint=f"per layer your model has: {per_layer}. Compare each layer with the task.",
+            )
+    return f"{counts['total']:,} parameters ({counts['trainable']:,} trainable)"
+
+
+def _shape_matches(wanted: list[int | None], received: tuple[Any, ...]) -> bool:
+    return len(wanted) == len(received) and all(w is None or w == r for w, r in zip(wanted, received, strict=True))
+
+
+def _show(shape: Any) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
+@check("input_shape", Shape)
+def check_input_shape(ctx: CheckContext, params: Shape) -> str:
+    """The model's input has the shape asked for; `null` in the spec matches any size."""
+    received = tuple(ctx.model().inputs[0].shape)
+    if not _shape_matches(params.shape, received):
+        raise CheckFailed(
+            f"Expected input shape {_show(params.shape)}, received {_show(received)}.",
+            expected=params.shape, received=list(received),
+            hint=f"start the model with keras.Input(shape={_show(params.shape[1:])}).",
+        )
+    return f"input {_show(received)}"
+
+
+@check("output_shape", Shape)
+def check_output_shape(ctx: CheckContext, params: Shape) -> str:
+    """The model's output has the shape asked for; `null` in the spec matches any size."""
+    received = tuple(ctx.model().outputs[0].shape)
+    if not _shape_matches(params.shape, received):
+        raise CheckFailed(
+            f"Expected output shape {_show(params.shape)}, received {_show(received)}.",
+            expected=params.shape, received=list(received),
+            hint="the last layer decides the output: one unit per class for a classifier.",
+        )
+    return f"output {_show(received)}"
+
+
+@check("layers", LayerList)
+def check_layers(ctx: CheckContext, params: LayerList) -> str:
+    """The layers come in the order asked for, each with the attributes the spec names."""
+    found = describe_layers(ctx.model())
+    problems = layer_differences(params.layers, found)
+    if problems:
+        raise CheckFailed(
+            f"The layers differ from the task: {problems[0]}.",
+            expected=[layer["type"] for layer in params.layers],
+            received=[layer["type"] for layer in found],
+            hint="; ".join(problems),
+        )
+    return " → ".join(layer["type"] for layer in found)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def compile_settings(model: Any) -> dict[str, Any]:
+    optimizer = model.optimizer
+    config = optimizer.get_config() if optimizer is not None else {}
+    loss = model.loss
+    loss_name = loss if isinstance(loss, str) else _snake(type(loss).__name__) if loss else None
+    return {
+        "optimizer": type(optimizer).__name__ if optimizer is not None else None,
+        "learning_rate": float(config["learning_rate"]) if "learning_rate" in config else None,
+        "momentum": config.get("momentum"),
+        "loss": loss_name,
+    }
+
+
+@check("compile", CompileSettings)
+def check_compile(ctx: CheckContext, params: CompileSettings) -> str:
+    """The model was compiled with the optimizer, learning rate, momentum and loss asked for."""
+    received = compile_settings(ctx.model())
+    if received["optimizer"] is None:
+        raise CheckFailed("Expected a compiled model, received one that was never compiled.",
+                          expected=params.model_dump(exclude_none=True), received=None,
+                          hint="call model.compile(optimizer=..., loss=...) before fit.")
+    for key, wanted in params.model_dump(exclude_none=True).items():
+        if not same_value(wanted, received[key]):
+            raise CheckFailed(
+                f"Expected {key.replace('_', ' ')} {wanted!r}, received {received[key]!r}.",
+                expected=wanted, received=received[key],
+                hint=f"compile with {key}={wanted!r}, as the task says.",
+            )
+    return ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
+                     for k, v in received.items() if v is not None)

@@ -1,0 +1,68 @@
+"""The registry of checks: the names specs use, mapped to small functions and their parameters."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from grader.checks.context import CheckContext
+
+CheckFunction = Callable[["CheckContext", Any], "str | None"]
+
+_FAMILIES = ("grader.checks.model", "grader.checks.training", "grader.checks.data")
+
+
+class Params(BaseModel):
+    """Base of every check's parameters: frozen, and unknown keys are a spec error."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+@dataclass(frozen=True)
+class CheckDef:
+    name: str
+    function: CheckFunction
+    params: type[Params]
+
+    @property
+    def summary(self) -> str:
+        return (self.function.__doc__ or self.name).strip().splitlines()[0]
+
+    @property
+    def explanation(self) -> str:
+        return (self.function.__doc__ or self.name).strip()
+
+
+_REGISTRY: dict[str, CheckDef] = {}
+
+
+def check(name: str, params: type[Params]) -> Callable[[CheckFunction], CheckFunction]:
+    """Register `function` under `name`, the word specs use for it."""
+
+    def register(function: CheckFunction) -> CheckFunction:
+        if name in _REGISTRY:
+            raise ValueError(f"check {name!r} registered twice")
+        _REGISTRY[name] = CheckDef(name, function, params)
+        return function
+
+    return register
+
+
+def _load_families() -> None:
+    for module in _FAMILIES:
+        importlib.import_module(module)
+
+
+def get_check(name: str) -> CheckDef | None:
+    _load_families()
+    return _REGISTRY.get(name)
+
+
+def all_checks() -> dict[str, CheckDef]:
+    _load_families()
+    return dict(sorted(_REGISTRY.items()))

@@ -1,0 +1,171 @@
+"""The `grade` command. Thin: parses flags, calls `grader.api`, prints, sets the exit code.
+
+Exit codes: 0 every required check passed; 1 some did not; 2 unusable input (unreadable
+notebook, unknown assignment, bad spec or flags); 3 grader error.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from grader import __version__, api
+from grader.outcomes import GraderError, UsageError
+from grader.report.terminal import print_selftest, print_summary
+
+EXIT_USAGE, EXIT_GRADER = 2, 3
+_SUBCOMMANDS = {"notebook", "selftest", "list", "demo"}
+_TOP_LEVEL_FLAGS = {"--help", "-h", "--version"}
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="Grade Keras/TensorFlow homework notebooks: `grade NOTEBOOK.ipynb`.")
+err = Console(stderr=True, highlight=False)
+
+
+class Profile(str, Enum):
+    quick = "quick"
+    full = "full"
+
+
+class DataSource(str, Enum):
+    auto = "auto"
+    real = "real"
+    fixture = "fixture"
+
+
+ProfileOpt = Annotated[Profile, typer.Option(help="quick: self-check; full: final grade.")]
+DataOpt = Annotated[DataSource, typer.Option(help="real data, synthetic fixture, or auto.")]
+DataDirOpt = Annotated[Path | None, typer.Option(help="Folder with the real datasets.")]
+OutOpt = Annotated[Path, typer.Option("--out", help="Folder for the HTML report.")]
+AssignmentsOpt = Annotated[
+    list[Path] | None, typer.Option("--assignments", help="Extra folder of assignments.")
+]
+
+
+def _run(action: Callable[[], int]) -> None:
+    """Turn every failure into a message and an exit code; never a traceback."""
+    try:
+        code = action()
+    except UsageError as error:
+        err.print(f"[red]error:[/] {escape(str(error))}")
+        code = EXIT_USAGE
+    except GraderError as error:
+        err.print(f"[magenta]grader error:[/] {escape(str(error))}")
+        code = EXIT_GRADER
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        code = 130
+    except Exception as error:  # our bug: say so plainly, keep the details for the report
+        detail = "".join(traceback.format_exception(error)[-3:])
+        err.print(f"[magenta]grader error (a bug in the grader):[/] {escape(detail)}")
+        code = EXIT_GRADER
+    raise typer.Exit(code)
+
+
+def _options(profile: Profile, data: DataSource, data_dir: Path | None, out: Path,
+             assignments: list[Path] | None, **extra: object) -> api.Options:
+    return api.Options(profile=profile.value, data=data.value, data_dir=data_dir, out_dir=out,
+                       assignments_dirs=list(assignments or []), **extra)  # type: ignore[arg-type]
+
+
+DEFAULTS = api.Options()
+
+
+@app.command("notebook", hidden=True)
+def grade_notebook(
+    notebook: Path,
+    assignment: Annotated[str | None, typer.Option(help="Assignment id; default: metadata.")] = None,
+    profile: ProfileOpt = Profile(DEFAULTS.profile),
+    data: DataOpt = DataSource(DEFAULTS.data),
+    data_dir: DataDirOpt = DEFAULTS.data_dir,
+    out: OutOpt = DEFAULTS.out_dir,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write JSON here.")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Whole-run limit, seconds.")] = None,
+    cell_timeout: Annotated[float | None, typer.Option(help="Per-cell limit, seconds.")] = None,
+    assignments: AssignmentsOpt = None,
+) -> None:
+    """Grade one notebook."""
+    options = _options(profile, data, data_dir, out, assignments, json_path=json_path,
+                       timeout=timeout, cell_timeout=cell_timeout)
+
+    def action() -> int:
+        result = api.grade_notebook(notebook, assignment, options)
+        print_summary(result)
+        return result.exit_code
+
+    _run(action)
+
+
+@app.command()
+def selftest(
+    assignment_ids: Annotated[list[str] | None, typer.Argument(help="Default: all.")] = None,
+    profile: ProfileOpt = Profile(DEFAULTS.profile),
+    data: DataOpt = DataSource.fixture,
+    data_dir: DataDirOpt = None,
+    assignments: AssignmentsOpt = None,
+) -> None:
+    """Run each assignment's reference and mutants: proves every check can fail."""
+    options = _options(profile, data, data_dir, DEFAULTS.out_dir, assignments)
+
+    def action() -> int:
+        ids = assignment_ids or list(api.list_assignments(options.assignments_dirs))
+        results = [api.selftest(i, options) for i in ids]
+        for result in results:
+            print_selftest(result)
+        return 0 if all(r.ok for r in results) else 1
+
+    _run(action)
+
+
+@app.command("list")
+def list_command(assignments: AssignmentsOpt = None) -> None:
+    """List the assignments the grader knows."""
+
+    def action() -> int:
+        for assignment_id, spec in api.list_assignments(list(assignments or [])).items():
+            typer.echo(f"{assignment_id:<24} {spec.title}")
+        return 0
+
+    _run(action)
+
+
+@app.command()
+def demo(out: OutOpt = DEFAULTS.out_dir) -> None:
+    """Grade the bundled sample submission (two typical mistakes), offline."""
+
+    def action() -> int:
+        result = api.demo(api.Options(out_dir=out))
+        print_summary(result)
+        typer.echo(f"\nOpen the report: {Path(result.report_path or '').resolve()}")
+        return 0
+
+    _run(action)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"grade {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True)] = False,
+) -> None:
+    """Grade Keras/TensorFlow homework notebooks."""
+
+
+def main() -> None:
+    """Entry point: `grade NOTEBOOK` is short for `grade notebook NOTEBOOK`."""
+    args = sys.argv[1:]
+    if args and args[0] not in _SUBCOMMANDS and args[0] not in _TOP_LEVEL_FLAGS:
+        args = ["notebook", *args]
+    app(args=args, prog_name="grade")

@@ -1,0 +1,102 @@
+"""Datasets the grader serves to notebooks: real data where it is found, fixtures otherwise.
+
+The kernel gets `served`; the grader keeps `holdout`, which the kernel never sees, to measure
+accuracy itself. The report always says which source was used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from grader.datasets.base import Split, Splits
+from grader.outcomes import UsageError
+from grader.results import DataSource
+from grader.spec import DataChoice, DataSizes
+
+PUBLIC_SEED = 20_26
+REAL_HOLDOUT_POOL = 5000
+_FIXTURE_DEFAULTS = (5000, 1000)
+
+
+class DatasetModule(Protocol):
+    CLASS_NAMES: tuple[str, ...]
+
+    def load_real(self, data_dir: Path | None) -> Splits | None: ...
+
+    def make_fixture(self, seed: int, n_train: int, n_test: int) -> Splits: ...
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    name: str
+    served: Splits
+    holdout: Split
+    source: DataSource
+    class_names: tuple[str, ...]
+
+
+def dataset_module(name: str) -> DatasetModule:
+    try:
+        return importlib.import_module(f"grader.datasets.{name}")  # type: ignore[return-value]
+    except ModuleNotFoundError:
+        raise UsageError(f"unknown dataset {name!r}") from None
+
+
+def prepare(
+    name: str, sizes: DataSizes, choice: DataChoice, data_dir: Path | None, secret_seed: int
+) -> PreparedData:
+    """Choose the source by `choice` and cut the served and held-out parts."""
+    module = dataset_module(name)
+    real = None if choice == "fixture" else module.load_real(data_dir)
+    if real is None and choice == "real":
+        raise UsageError(
+            f"the real {name} data was not found in --data-dir ({data_dir or 'not given'}) "
+            f"nor in ~/.keras/datasets. Hint: pass --data-dir, or --data fixture to grade offline."
+        )
+    if real is None:
+        return _fixture(name, module, sizes, secret_seed)
+    return _from_real(name, module, real, sizes, secret_seed)
+
+
+def _fixture(name: str, module: DatasetModule, sizes: DataSizes, secret_seed: int) -> PreparedData:
+    n_train = sizes.train or _FIXTURE_DEFAULTS[0]
+    n_test = sizes.test or _FIXTURE_DEFAULTS[1]
+    served = module.make_fixture(PUBLIC_SEED, n_train, n_test)
+    holdout = module.make_fixture(secret_seed, len(module.CLASS_NAMES), sizes.holdout).test
+    return PreparedData(name, served, holdout, "fixture", module.CLASS_NAMES)
+
+
+def _from_real(
+    name: str, module: DatasetModule, real: Splits, sizes: DataSizes, secret_seed: int
+) -> PreparedData:
+    pool = min(REAL_HOLDOUT_POOL, len(real.train) // 10)
+    kept = real.train.take(np.arange(len(real.train) - pool))
+    reserve = real.train.take(np.arange(len(real.train) - pool, len(real.train)))
+    public = np.random.default_rng(PUBLIC_SEED)
+    train = _subsample(kept, sizes.train, public)
+    test = _subsample(real.test, sizes.test, public)
+    holdout = _subsample(reserve, sizes.holdout, np.random.default_rng(secret_seed))
+    whole = len(train) == len(kept) and len(test) == len(real.test)
+    source: DataSource = "real" if whole else "subsampled"
+    return PreparedData(name, Splits(train, test), holdout, source, module.CLASS_NAMES)
+
+
+def _subsample(split: Split, size: int | None, rng: np.random.Generator) -> Split:
+    if size is None or size >= len(split):
+        return split
+    return split.take(np.sort(rng.choice(len(split), size=size, replace=False)))
+
+
+def write_served(data: PreparedData, folder: Path) -> Path:
+    """Write what the kernel's `load_data` returns, as one `.npz` in the workspace."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{data.name}.npz"
+    served = data.served
+    np.savez(path, x_train=served.train.x, y_train=served.train.y,
+             x_test=served.test.x, y_test=served.test.y)
+    return path

@@ -1,0 +1,94 @@
+"""The collect step: models as `.keras` files, fits and variables as JSON/NumPy, one manifest."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+MANIFEST = "manifest.json"
+
+
+def export_all(arguments: dict[str, Any], namespace: dict[str, Any], recorder: Any) -> None:
+    out = Path(arguments["out_dir"])
+    (out / "models").mkdir(parents=True, exist_ok=True)
+    (out / "variables").mkdir(exist_ok=True)
+    models, names_by_id = _export_models(out, namespace, recorder.models)
+    manifest = {
+        "models": models,
+        "fits": [_fit_entry(fit, names_by_id) for fit in recorder.fits],
+        "variables": {n: _export_variable(out, n, namespace) for n in arguments["variables"]},
+        "globals": sorted(n for n in namespace if not n.startswith("_")),
+        "environment": _environment(),
+    }
+    partial = out / f"{MANIFEST}.partial"
+    partial.write_text(json.dumps(manifest, indent=1, default=str), encoding="utf-8")
+    os.replace(partial, out / MANIFEST)
+
+
+def _export_models(
+    out: Path, namespace: dict[str, Any], trained: dict[int, Any]
+) -> tuple[dict[str, Any], dict[int, list[str]]]:
+    import keras
+
+    names_by_id: dict[int, list[str]] = {}
+    for name, value in namespace.items():
+        if not name.startswith("_") and isinstance(value, keras.Model):
+            names_by_id.setdefault(id(value), []).append(name)
+    for number, (model_id, _) in enumerate(trained.items(), start=1):
+        names_by_id.setdefault(model_id, [f"_trained_{number}"])
+    objects = {id(v): v for v in [*namespace.values(), *trained.values()]}
+    models = {}
+    for model_id, names in names_by_id.items():
+        entry = _save_model(objects[model_id], out / "models" / f"{names[0]}.keras")
+        for name in names:
+            models[name] = {**entry, "aliases": names}
+    return models, names_by_id
+
+
+def _save_model(model: Any, path: Path) -> dict[str, Any]:
+    try:
+        model.save(path)
+    except Exception as error:  # student models can be unsaveable in many ways
+        return {"file": None, "error": f"{type(error).__name__}: {error}"}
+    return {"file": str(path.relative_to(path.parent.parent)), "error": None}
+
+
+def _fit_entry(fit: dict[str, Any], names_by_id: dict[int, list[str]]) -> dict[str, Any]:
+    names = names_by_id.get(fit["model_id"], [])
+    return {**{k: v for k, v in fit.items() if k != "model_id"}, "variables": names}
+
+
+def _export_variable(out: Path, name: str, namespace: dict[str, Any]) -> dict[str, Any]:
+    import numpy as np
+
+    if name not in namespace:
+        return {"present": False}
+    value = namespace[name]
+    entry: dict[str, Any] = {"present": True, "type": type(value).__name__}
+    try:
+        array = np.asarray(value)
+    except Exception:
+        return entry
+    if array.dtype.kind in "biuf":
+        np.save(out / "variables" / f"{name}.npy", array, allow_pickle=False)
+        entry["file"] = f"variables/{name}.npy"
+    return entry
+
+
+def _environment() -> dict[str, Any]:
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    names = [tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus]
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "gpus": names,
+    }

@@ -1,0 +1,69 @@
+"""The terminal summary: one line per check, with expected, received and the hint on failure."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+
+from grader.results import CheckResult, GradeResult
+from grader.selftest import SelftestResult
+
+_MARKS = {
+    "passed": "[green]✓[/]",
+    "failed": "[red]✗[/]",
+    "skipped": "[yellow]–[/]",
+    "submission_error": "[red]![/]",
+    "grader_error": "[magenta]?[/]",
+}
+
+
+def print_summary(result: GradeResult, console: Console | None = None) -> None:
+    console = console or Console(highlight=False)
+    console.print(_header(result))
+    for problem in result.problems:
+        console.print(f"[yellow]⚠ {escape(problem)}[/]")
+    for step, title, checks in result.steps():
+        console.print(f"\n[bold]{escape(step)}[/] · {escape(title)}")
+        for check in checks:
+            _print_check(console, check)
+    console.print(_footer(result))
+
+
+def _header(result: GradeResult) -> str:
+    return (
+        f"[bold]{escape(result.notebook)}[/] · {escape(result.assignment)} · "
+        f"profile {result.profile} · data {result.data_source} · {escape(result.device)}"
+    )
+
+
+def _print_check(console: Console, check: CheckResult) -> None:
+    name = check.id.split(".", 1)[-1]
+    points = f"{check.points:g}/{check.max_points:g}"
+    console.print(f"  {_MARKS[check.status]} {escape(name):<16} {points:>7}  {escape(check.message)}")
+    if check.status != "passed" and check.hint:
+        console.print(f"      [dim]Hint:[/] {escape(check.hint)}")
+
+
+def _footer(result: GradeResult) -> str:
+    score = "withheld (grader error)" if result.score is None else f"{result.score:g}"
+    verdict = "[green]PASSED[/]" if result.passed else "[red]NOT PASSED[/]"
+    where = f" · report: {escape(result.report_path)}" if result.report_path else ""
+    return (f"\n{verdict} · score {score}/{result.max_score:g} · "
+            f"{result.duration_s:.1f} s{where}")
+
+
+def print_selftest(result: SelftestResult, console: Console | None = None) -> None:
+    console = console or Console(highlight=False)
+    reference_ok = not result.reference_failures
+    mark = "[green]✓[/]" if reference_ok else "[red]✗[/]"
+    failures = ", ".join(result.reference_failures) or "every check passed"
+    console.print(f"[bold]{escape(result.assignment)}[/] self-test")
+    console.print(f"  {mark} reference: {escape(failures)}")
+    for outcome in result.mutants:
+        caught = not outcome.missed
+        mark = "[green]✓[/]" if caught else "[red]✗[/]"
+        detail = ("caught by " + ", ".join(outcome.mutant.catches) if caught
+                  else "NOT caught by " + ", ".join(outcome.missed))
+        also = f" (also failed: {', '.join(outcome.collateral)})" if outcome.collateral else ""
+        console.print(f"  {mark} mutant {escape(outcome.mutant.id)}: {escape(detail + also)}")
+    console.print("[green]self-test passed[/]" if result.ok else "[red]self-test FAILED[/]")

@@ -1,0 +1,139 @@
+"""Result records of one grading run, and the scoring that sums them. Renderers only read these."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Status = Literal["passed", "failed", "skipped", "submission_error", "grader_error"]
+CellStatus = Literal["ok", "error", "timeout", "not_run"]
+DataSource = Literal["real", "subsampled", "fixture", "none"]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    id: str
+    step: str
+    step_title: str
+    title: str
+    status: Status
+    points: float
+    max_points: float
+    required: bool
+    message: str
+    expected: Any = None
+    received: Any = None
+    hint: str | None = None
+    cell: int | None = None
+
+
+@dataclass(frozen=True)
+class CellError:
+    ename: str
+    evalue: str
+    traceback: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """One student code cell: `index` counts the notebook's cells from 1, as Jupyter shows them."""
+
+    index: int
+    first_line: str
+    seconds: float
+    status: CellStatus
+    error: CellError | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    epoch: int
+    seconds: float
+    metrics: dict[str, float]
+
+
+@dataclass(frozen=True)
+class FitRecord:
+    """One call of `fit`: `model` is the variable that held the model when the notebook ended."""
+
+    model: str
+    model_name: str
+    epochs_requested: int
+    epochs_cap: int | None
+    has_validation: bool
+    batch_size: int | None
+    epochs: tuple[EpochRecord, ...]
+    variables: tuple[str, ...] = ()
+
+    @property
+    def mean_epoch_seconds(self) -> float | None:
+        times = [e.seconds for e in self.epochs]
+        return sum(times) / len(times) if times else None
+
+    @property
+    def best_validation_epoch(self) -> int | None:
+        """The epoch with the lowest validation loss: past it, the model starts to overfit."""
+        scored = [(e.metrics["val_loss"], e.epoch) for e in self.epochs if "val_loss" in e.metrics]
+        return min(scored)[1] if scored else None
+
+    def metric(self, name: str) -> list[float]:
+        return [e.metrics[name] for e in self.epochs if name in e.metrics]
+
+
+@dataclass(frozen=True)
+class GradeResult:
+    assignment: str
+    title: str
+    notebook: str
+    profile: str
+    data_source: DataSource
+    device: str
+    duration_s: float
+    checks: tuple[CheckResult, ...]
+    cells: tuple[CellResult, ...] = ()
+    fits: tuple[FitRecord, ...] = ()
+    environment: dict[str, Any] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()
+    report_path: str | None = None
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.max_points for c in self.checks)
+
+    @property
+    def grader_failed(self) -> bool:
+        return any(c.status == "grader_error" for c in self.checks)
+
+    @property
+    def score(self) -> float | None:
+        """Points earned; withheld (None) when the grader itself failed on a check."""
+        return None if self.grader_failed else sum(c.points for c in self.checks)
+
+    @property
+    def passed(self) -> bool:
+        return all(c.status == "passed" for c in self.checks if c.required)
+
+    @property
+    def exit_code(self) -> int:
+        """0: every required check passed; 1: some did not; 3: the grader failed."""
+        if self.grader_failed:
+            return 3
+        return 0 if self.passed else 1
+
+    def steps(self) -> list[tuple[str, str, list[CheckResult]]]:
+        """Checks grouped by step, in spec order: (step id, step title, checks)."""
+        grouped: dict[str, tuple[str, list[CheckResult]]] = {}
+        for check in self.checks:
+            grouped.setdefault(check.step, (check.step_title, []))[1].append(check)
+        return [(step, title, checks) for step, (title, checks) in grouped.items()]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.update(score=self.score, max_score=self.max_score, passed=self.passed)
+        for fit, record in zip(data["fits"], self.fits, strict=True):
+            fit["mean_epoch_seconds"] = record.mean_epoch_seconds
+            fit["best_validation_epoch"] = record.best_validation_epoch
+            for epoch in fit["epochs"]:
+                epoch.update(epoch.pop("metrics"))
+        return data
