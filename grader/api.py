@@ -23,7 +23,6 @@ from grader.spec import (
     DataChoice,
     ProfileName,
     find_assignment,
-    list_assignments,
 )
 from grader.workspace import Workspace, create_workspace
 
@@ -45,8 +44,9 @@ class Options:
     html: bool = True
 
 
-def grade_notebook(path: Path, assignment: str | None = None, options: Options | None = None
-                   ) -> GradeResult:
+def grade_notebook(
+    path: Path, assignment: str | None = None, options: Options | None = None
+) -> GradeResult:
     """Execute and grade one notebook; writes the HTML report (and JSON if asked)."""
     options = options or Options()
     notebook = read_notebook(path)
@@ -58,26 +58,35 @@ def grade_notebook(path: Path, assignment: str | None = None, options: Options |
 def _assignment_id(notebook: NotebookNode, given: str | None, path: Path) -> str:
     found = given or assignment_of(notebook)
     if found is None:
-        raise UsageError(f"{path}: the notebook does not say which assignment it is. "
-                         "Hint: pass --assignment ID (see `grade list`).")
+        raise UsageError(
+            f"{path}: the notebook does not say which assignment it is. "
+            "Hint: pass --assignment ID (see `grade list`)."
+        )
     return found
 
 
-def grade_loaded(notebook: NotebookNode, name: str, spec: AssignmentSpec, options: Options
-                 ) -> GradeResult:
+def grade_loaded(
+    notebook: NotebookNode, name: str, spec: AssignmentSpec, options: Options
+) -> GradeResult:
     started = time.perf_counter()
     profile = spec.profiles[options.profile]
     workspace = create_workspace()
     try:
         secret_seed = secrets.randbits(32)
         data = {
-            ds: datasets.prepare(ds, profile.sizes.get(ds, datasets.DataSizes()), options.data,
-                                 options.data_dir, secret_seed)
+            ds: datasets.prepare(
+                ds,
+                profile.sizes.get(ds, datasets.DataSizes()),
+                options.data,
+                options.data_dir,
+                secret_seed,
+            )
             for ds in spec.datasets
         }
         prepared = _prepared_notebook(notebook, spec, options, workspace, data)
-        budget = Budget(options.timeout or profile.timeout,
-                        options.cell_timeout or profile.cell_timeout)
+        budget = Budget(
+            options.timeout or profile.timeout, options.cell_timeout or profile.cell_timeout
+        )
         run = execute(prepared, workspace.root, budget)
         artifacts = read_artifacts(workspace.artifacts_dir)
         submission = Submission(artifacts, run.cells, data, options.profile, run.problems)
@@ -86,16 +95,28 @@ def grade_loaded(notebook: NotebookNode, name: str, spec: AssignmentSpec, option
         workspace.remove()
     environment = artifacts.environment if artifacts else {}
     return GradeResult(
-        assignment=spec.id, title=spec.title, notebook=name, profile=options.profile,
-        data_source=_data_source(data), device=_device(environment),
-        duration_s=round(time.perf_counter() - started, 2), checks=checks, cells=run.cells,
-        fits=artifacts.fits if artifacts else (), environment=environment, problems=run.problems,
+        assignment=spec.id,
+        title=spec.title,
+        notebook=name,
+        profile=options.profile,
+        data_source=_data_source(data),
+        device=_device(environment),
+        duration_s=round(time.perf_counter() - started, 2),
+        checks=checks,
+        cells=run.cells,
+        fits=artifacts.fits if artifacts else (),
+        environment=environment,
+        problems=run.problems,
     )
 
 
-def _prepared_notebook(notebook: NotebookNode, spec: AssignmentSpec, options: Options,
-                       workspace: Workspace, data: dict[str, datasets.PreparedData]
-                       ) -> NotebookNode:
+def _prepared_notebook(
+    notebook: NotebookNode,
+    spec: AssignmentSpec,
+    options: Options,
+    workspace: Workspace,
+    data: dict[str, datasets.PreparedData],
+) -> NotebookNode:
     profile = spec.profiles[options.profile]
     install = {
         "seed": 0,

@@ -66,8 +66,9 @@ def _model(root: Path, name: str, entry: dict[str, Any]) -> ModelArtifact:
 
 
 def _variable(root: Path, name: str, entry: dict[str, Any]) -> VariableArtifact:
-    return VariableArtifact(name, bool(entry.get("present")), entry.get("type"),
-                            _inside(root, entry.get("file")))
+    return VariableArtifact(
+        name, bool(entry.get("present")), entry.get("type"), _inside(root, entry.get("file"))
+    )
 
 
 def _fit(entry: dict[str, Any]) -> FitRecord:

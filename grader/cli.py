@@ -25,8 +25,12 @@ EXIT_USAGE, EXIT_GRADER = 2, 3
 _SUBCOMMANDS = {"notebook", "selftest", "list", "demo"}
 _TOP_LEVEL_FLAGS = {"--help", "-h", "--version"}
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
-                  help="Grade Keras/TensorFlow homework notebooks: `grade NOTEBOOK.ipynb`.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="Grade Keras/TensorFlow homework notebooks: `grade NOTEBOOK.ipynb`.",
+)
 err = Console(stderr=True, highlight=False)
 
 
@@ -70,21 +74,37 @@ def _run(action: Callable[[], int]) -> None:
     raise typer.Exit(code)
 
 
-def _options(profile: Profile, data: DataSource, data_dir: Path | None, out: Path,
-             assignments: list[Path] | None, **extra: object) -> api.Options:
-    return api.Options(profile=profile.value, data=data.value, data_dir=data_dir, out_dir=out,
-                       assignments_dirs=list(assignments or []), **extra)  # type: ignore[arg-type]
+def _options(
+    profile: Profile,
+    data: DataSource,
+    data_dir: Path | None,
+    out: Path,
+    assignments: list[Path] | None,
+    **extra: object,
+) -> api.Options:
+    return api.Options(
+        profile=profile.value,
+        data=data.value,
+        data_dir=data_dir,
+        out_dir=out,
+        assignments_dirs=list(assignments or []),
+        **extra,
+    )  # type: ignore[arg-type]
 
 
 DEFAULTS = api.Options()
+DEFAULT_PROFILE = Profile(DEFAULTS.profile)
+DEFAULT_DATA = DataSource(DEFAULTS.data)
 
 
 @app.command("notebook", hidden=True)
 def grade_notebook(
     notebook: Path,
-    assignment: Annotated[str | None, typer.Option(help="Assignment id; default: metadata.")] = None,
-    profile: ProfileOpt = Profile(DEFAULTS.profile),
-    data: DataOpt = DataSource(DEFAULTS.data),
+    assignment: Annotated[
+        str | None, typer.Option(help="Assignment id; default: metadata.")
+    ] = None,
+    profile: ProfileOpt = DEFAULT_PROFILE,
+    data: DataOpt = DEFAULT_DATA,
     data_dir: DataDirOpt = DEFAULTS.data_dir,
     out: OutOpt = DEFAULTS.out_dir,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write JSON here.")] = None,
@@ -93,8 +113,16 @@ def grade_notebook(
     assignments: AssignmentsOpt = None,
 ) -> None:
     """Grade one notebook."""
-    options = _options(profile, data, data_dir, out, assignments, json_path=json_path,
-                       timeout=timeout, cell_timeout=cell_timeout)
+    options = _options(
+        profile,
+        data,
+        data_dir,
+        out,
+        assignments,
+        json_path=json_path,
+        timeout=timeout,
+        cell_timeout=cell_timeout,
+    )
 
     def action() -> int:
         result = api.grade_notebook(notebook, assignment, options)
@@ -107,7 +135,7 @@ def grade_notebook(
 @app.command()
 def selftest(
     assignment_ids: Annotated[list[str] | None, typer.Argument(help="Default: all.")] = None,
-    profile: ProfileOpt = Profile(DEFAULTS.profile),
+    profile: ProfileOpt = DEFAULT_PROFILE,
     data: DataOpt = DataSource.fixture,
     data_dir: DataDirOpt = None,
     assignments: AssignmentsOpt = None,

@@ -79,7 +79,7 @@ def execute(notebook: NotebookNode, workspace: Path, budget: Budget) -> Executio
     except (RuntimeError, OSError, TimeoutError) as error:
         raise GraderError(f"the kernel could not be started or driven: {error}") from error
     if len(cells) < sum(1 for c in notebook.cells if number_of(c) is not None):
-        cells += [_not_run(c, "not reached") for c in _student_cells(notebook)[len(cells):]]
+        cells += [_not_run(c, "not reached") for c in _student_cells(notebook)[len(cells) :]]
     return Execution(tuple(cells), collected, tuple(problems), time.perf_counter() - started)
 
 
@@ -88,10 +88,14 @@ def _run_cell(client: NotebookClient, cell: NotebookNode, index: int) -> CellRes
     client.execute_cell(cell, index)
     seconds = time.perf_counter() - started
     error = _error_of(cell)
-    timed_out = error is not None and seconds >= client.timeout and error.ename == "KeyboardInterrupt"
+    timed_out = (
+        error is not None and seconds >= client.timeout and error.ename == "KeyboardInterrupt"
+    )
     status = "timeout" if timed_out else ("error" if error else "ok")
     if timed_out:
-        error = CellError("CellTimeout", f"the cell ran longer than {client.timeout} s and was stopped")
+        error = CellError(
+            "CellTimeout", f"the cell ran longer than {client.timeout} s and was stopped"
+        )
     return CellResult(number_of(cell) or 0, _first_line(cell), seconds, status, error, cell.source)
 
 
@@ -135,6 +139,7 @@ def _kernel_died(cells: list[CellResult], notebook: NotebookNode, error: Excepti
     if len(cells) < len(student):
         cell = student[len(cells)]
         died = CellError("DeadKernel", "the kernel died while running this cell")
-        cells.append(CellResult(number_of(cell) or 0, _first_line(cell), 0.0, "error", died,
-                                cell.source))
+        cells.append(
+            CellResult(number_of(cell) or 0, _first_line(cell), 0.0, "error", died, cell.source)
+        )
     return f"the kernel died in {where} ({error}); later cells did not run"

@@ -58,7 +58,9 @@ def sanitized(notebook: NotebookNode) -> NotebookNode:
     for number, cell in enumerate(notebook.cells, start=1):
         if cell.cell_type != "code":
             continue
-        clean.cells.append(nbformat.v4.new_code_cell(cell.source, metadata={"grader": {"cell": number}}))
+        clean.cells.append(
+            nbformat.v4.new_code_cell(cell.source, metadata={"grader": {"cell": number}})
+        )
     return clean
 
 
@@ -66,7 +68,9 @@ def _python_kernelspec() -> dict[str, str]:
     return {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 
-def with_harness(notebook: NotebookNode, install: dict[str, Any], collect: dict[str, Any]) -> NotebookNode:
+def with_harness(
+    notebook: NotebookNode, install: dict[str, Any], collect: dict[str, Any]
+) -> NotebookNode:
     """Put the harness init cell first and the collect cell last; arguments travel as JSON."""
     init = _harness_cell("install", install, INIT_ROLE)
     final = _harness_cell("collect", collect, COLLECT_ROLE)

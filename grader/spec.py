@@ -132,15 +132,18 @@ def _validate_check_args(spec: AssignmentSpec, source: str) -> None:
         for c, check_spec in enumerate(step.checks):
             where = ("steps", s, "checks", c)
             if get_check(check_spec.check) is None:
-                problems.append(f"{_format_loc((*where, 'check'))}: unknown check "
-                                f"{check_spec.check!r} (see `grade explain`)")
+                problems.append(
+                    f"{_format_loc((*where, 'check'))}: unknown check "
+                    f"{check_spec.check!r} (see `grade explain`)"
+                )
                 continue
             for profile in spec.profiles:
                 try:
                     check_spec.params(profile)
                 except ValidationError as error:
-                    problems += [_describe({**e, "loc": (*where, "args", *e["loc"])})
-                                 for e in error.errors()]
+                    problems += [
+                        _describe({**e, "loc": (*where, "args", *e["loc"])}) for e in error.errors()
+                    ]
     if problems:
         raise SpecError(f"{source}: " + f"\n{source}: ".join(sorted(set(problems))))
 

@@ -37,8 +37,10 @@ class Submission:
         artifact = self.artifacts.models[name] if self.artifacts else None
         if artifact is None or artifact.path is None:
             detail = artifact.error if artifact else "not exported"
-            raise CheckSkipped(f"the model `{name}` could not be saved: {detail}",
-                               hint="build the model from standard Keras layers (no Lambda).")
+            raise CheckSkipped(
+                f"the model `{name}` could not be saved: {detail}",
+                hint="build the model from standard Keras layers (no Lambda).",
+            )
         try:
             return keras.models.load_model(artifact.path, safe_mode=True, compile=True)
         except Exception as error:
@@ -123,8 +125,10 @@ class CheckContext:
         if entry is None or not entry.present:
             raise self.submission.missing("the variable", name)
         if entry.path is None:
-            raise CheckSkipped(f"`{name}` is a {entry.type}, not an array of numbers",
-                               hint=f"make `{name}` a NumPy array.")
+            raise CheckSkipped(
+                f"`{name}` is a {entry.type}, not an array of numbers",
+                hint=f"make `{name}` a NumPy array.",
+            )
         return np.load(entry.path, allow_pickle=False)
 
     def dataset(self, name: str) -> PreparedData:

@@ -40,7 +40,8 @@ def check_loaded(ctx: CheckContext, params: ServedSplit) -> str:
         raise CheckFailed(
             f"Expected `{params.variable}` to hold the {params.split} images of shape "
             f"{served.shape}, received an array of shape {received.shape}.",
-            expected=list(served.shape), received=list(received.shape),
+            expected=list(served.shape),
+            received=list(received.shape),
             hint=f"load the data with keras.datasets.{params.dataset}.load_data() and keep "
             "the images as they come; scale them inside the model.",
         )
@@ -56,14 +57,16 @@ def check_one_hot(ctx: CheckContext, params: OneHot) -> str:
     if received.shape != expected.shape:
         raise CheckFailed(
             f"Expected `{params.variable}` of shape {expected.shape}, received {received.shape}.",
-            expected=list(expected.shape), received=list(received.shape),
+            expected=list(expected.shape),
+            received=list(received.shape),
             hint=f"use keras.utils.to_categorical(labels, {params.classes}).",
         )
     wrong = int(np.sum(np.any(received != expected, axis=1)))
     if wrong:
         raise CheckFailed(
             f"Expected one-hot rows matching the labels, received {wrong:,} rows that differ.",
-            expected="one 1 at each label's index, 0 elsewhere", received=f"{wrong} wrong rows",
+            expected="one 1 at each label's index, 0 elsewhere",
+            received=f"{wrong} wrong rows",
             hint="encode the labels in their original order, without shuffling them apart "
             "from the images.",
         )
@@ -78,7 +81,8 @@ def check_param_answer(ctx: CheckContext, params: ParamAnswer) -> str:
     if received.size != 1 or int(received.reshape(-1)[0]) != expected:
         raise CheckFailed(
             f"Expected `{params.variable}` = {expected:,}, received {received.tolist()}.",
-            expected=expected, received=received.tolist(),
+            expected=expected,
+            received=received.tolist(),
             hint=f"use {ctx.model_name()}.count_params(), or add up every layer's weights.",
         )
     return f"{expected:,} parameters"
@@ -92,7 +96,8 @@ def check_probabilities(ctx: CheckContext, params: Probabilities) -> str:
         raise CheckFailed(
             f"Expected `{params.variable}` of shape (≥{params.min_rows}, {params.classes}), "
             f"received {received.shape}.",
-            expected=[f"≥{params.min_rows}", params.classes], received=list(received.shape),
+            expected=[f"≥{params.min_rows}", params.classes],
+            received=list(received.shape),
             hint="keep what model.predict(images) returns for a few images.",
         )
     sums = received.sum(axis=1)
@@ -100,7 +105,8 @@ def check_probabilities(ctx: CheckContext, params: Probabilities) -> str:
         raise CheckFailed(
             "Expected probabilities (each row in [0, 1], summing to 1), received rows summing "
             f"to {np.round(sums, 3).tolist()}.",
-            expected=1.0, received=np.round(sums, 3).tolist(),
+            expected=1.0,
+            received=np.round(sums, 3).tolist(),
             hint="the last layer needs activation='softmax'.",
         )
     return f"{len(received)} probability vectors"

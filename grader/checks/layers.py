@@ -5,8 +5,18 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-_ATTRIBUTES = ("filters", "kernel_size", "strides", "padding", "activation", "pool_size",
-               "units", "rate", "scale", "offset")
+_ATTRIBUTES = (
+    "filters",
+    "kernel_size",
+    "strides",
+    "padding",
+    "activation",
+    "pool_size",
+    "units",
+    "rate",
+    "scale",
+    "offset",
+)
 
 
 def describe_layers(model: Any) -> list[dict[str, Any]]:
@@ -20,7 +30,11 @@ def describe_layers(model: Any) -> list[dict[str, Any]]:
         config = layer.get_config()
         entry = {"type": type(layer).__name__, "name": layer.name}
         entry |= {k: _plain(config[k]) for k in _ATTRIBUTES if k in config}
-        if entry["type"] == "Activation" and described and described[-1].get("activation") == "linear":
+        if (
+            entry["type"] == "Activation"
+            and described
+            and described[-1].get("activation") == "linear"
+        ):
             described[-1]["activation"] = _plain(config["activation"])
             continue
         entry["params"] = int(layer.count_params())
@@ -54,8 +68,10 @@ def layer_differences(wanted: list[dict[str, Any]], found: list[dict[str, Any]])
     for position, (w, f) in enumerate(zip(wanted, found, strict=True), start=1):
         for key, value in w.items():
             if key != "type" and not same_value(value, f.get(key)):
-                problems.append(f"layer {position} ({f['type']} `{f['name']}`): {key} is "
-                                f"{f.get(key)!r}; the task asks for {value!r}")
+                problems.append(
+                    f"layer {position} ({f['type']} `{f['name']}`): {key} is "
+                    f"{f.get(key)!r}; the task asks for {value!r}"
+                )
     return problems
 
 

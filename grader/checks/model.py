@@ -46,8 +46,10 @@ def check_params(ctx: CheckContext, params: ParamCounts) -> str:
     says, or a layer is missing or extra; the layer check of the same step names which.
     """
     model = ctx.model()
-    counts = {"trainable": _count(model.trainable_weights),
-              "non_trainable": _count(model.non_trainable_weights)}
+    counts = {
+        "trainable": _count(model.trainable_weights),
+        "non_trainable": _count(model.non_trainable_weights),
+    }
     counts["total"] = counts["trainable"] + counts["non_trainable"]
     for kind in ("total", "trainable", "non_trainable"):
         wanted = getattr(params, kind)
@@ -56,14 +58,17 @@ def check_params(ctx: CheckContext, params: ParamCounts) -> str:
             raise CheckFailed(
                 f"Expected {wanted:,} {kind.replace('_', '-')} parameters, received "
                 f"{counts[kind]:,}.",
-                expected=wanted, received=counts[kind],
+                expected=wanted,
+                received=counts[kind],
                 hint=f"per layer your model has: {per_layer}. Compare each layer with the task.",
             )
     return f"{counts['total']:,} parameters ({counts['trainable']:,} trainable)"
 
 
 def _shape_matches(wanted: list[int | None], received: tuple[Any, ...]) -> bool:
-    return len(wanted) == len(received) and all(w is None or w == r for w, r in zip(wanted, received, strict=True))
+    return len(wanted) == len(received) and all(
+        w is None or w == r for w, r in zip(wanted, received, strict=True)
+    )
 
 
 def _show(shape: Any) -> str:
@@ -77,7 +82,8 @@ def check_input_shape(ctx: CheckContext, params: Shape) -> str:
     if not _shape_matches(params.shape, received):
         raise CheckFailed(
             f"Expected input shape {_show(params.shape)}, received {_show(received)}.",
-            expected=params.shape, received=list(received),
+            expected=params.shape,
+            received=list(received),
             hint=f"start the model with keras.Input(shape={_show(params.shape[1:])}).",
         )
     return f"input {_show(received)}"
@@ -90,7 +96,8 @@ def check_output_shape(ctx: CheckContext, params: Shape) -> str:
     if not _shape_matches(params.shape, received):
         raise CheckFailed(
             f"Expected output shape {_show(params.shape)}, received {_show(received)}.",
-            expected=params.shape, received=list(received),
+            expected=params.shape,
+            received=list(received),
             hint="the last layer decides the output: one unit per class for a classifier.",
         )
     return f"output {_show(received)}"
@@ -133,15 +140,22 @@ def check_compile(ctx: CheckContext, params: CompileSettings) -> str:
     """The model was compiled with the optimizer, learning rate, momentum and loss asked for."""
     received = compile_settings(ctx.model())
     if received["optimizer"] is None:
-        raise CheckFailed("Expected a compiled model, received one that was never compiled.",
-                          expected=params.model_dump(exclude_none=True), received=None,
-                          hint="call model.compile(optimizer=..., loss=...) before fit.")
+        raise CheckFailed(
+            "Expected a compiled model, received one that was never compiled.",
+            expected=params.model_dump(exclude_none=True),
+            received=None,
+            hint="call model.compile(optimizer=..., loss=...) before fit.",
+        )
     for key, wanted in params.model_dump(exclude_none=True).items():
         if not same_value(wanted, received[key]):
             raise CheckFailed(
                 f"Expected {key.replace('_', ' ')} {wanted!r}, received {received[key]!r}.",
-                expected=wanted, received=received[key],
+                expected=wanted,
+                received=received[key],
                 hint=f"compile with {key}={wanted!r}, as the task says.",
             )
-    return ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
-                     for k, v in received.items() if v is not None)
+    return ", ".join(
+        f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
+        for k, v in received.items()
+        if v is not None
+    )

@@ -28,20 +28,23 @@ def check_trained(ctx: CheckContext, params: Trained) -> str:
     if epochs < params.min_epochs:
         raise CheckFailed(
             f"Expected at least {params.min_epochs} epoch(s) of training, received {epochs}.",
-            expected=params.min_epochs, received=epochs,
+            expected=params.min_epochs,
+            received=epochs,
             hint=f"call {ctx.model_name()}.fit(...) and let it finish.",
         )
     if params.validation and not any(f.has_validation for f in fits):
         raise CheckFailed(
             "Expected training with validation data, received fit calls without it.",
-            expected="validation_data", received=None,
+            expected="validation_data",
+            received=None,
             hint="pass validation_data=(x_test, y_test_onehot) to fit to see test curves.",
         )
     sizes = {f.batch_size for f in fits}
     if params.batch_size is not None and sizes != {params.batch_size}:
         raise CheckFailed(
             f"Expected batch size {params.batch_size}, received {sorted(sizes, key=str)}.",
-            expected=params.batch_size, received=sorted(sizes, key=str),
+            expected=params.batch_size,
+            received=sorted(sizes, key=str),
             hint=f"pass batch_size={params.batch_size} to fit.",
         )
     return f"{epochs} epoch(s) in {len(fits)} fit call(s)"
@@ -61,7 +64,8 @@ def check_accuracy(ctx: CheckContext, params: Accuracy) -> str:
         raise CheckFailed(
             f"Expected predictions of shape ({len(holdout)}, classes), received "
             f"{probabilities.shape}.",
-            expected=[len(holdout), "classes"], received=list(probabilities.shape),
+            expected=[len(holdout), "classes"],
+            received=list(probabilities.shape),
             hint="the model must end in a Dense layer with one unit per class.",
         )
     accuracy = float(np.mean(probabilities.argmax(axis=1) == holdout.y.reshape(-1)))
@@ -69,7 +73,8 @@ def check_accuracy(ctx: CheckContext, params: Accuracy) -> str:
         raise CheckFailed(
             f"Expected accuracy ≥ {params.min:.2f} on the grader's held-out images, received "
             f"{accuracy:.3f}.",
-            expected=params.min, received=round(accuracy, 4),
+            expected=params.min,
+            received=round(accuracy, 4),
             hint="check the loss, the learning rate and that inputs are scaled to [0, 1]; "
             "the training curves in the report show whether the model learned at all.",
         )

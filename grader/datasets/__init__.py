@@ -97,6 +97,11 @@ def write_served(data: PreparedData, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{data.name}.npz"
     served = data.served
-    np.savez(path, x_train=served.train.x, y_train=served.train.y,
-             x_test=served.test.x, y_test=served.test.y)
+    np.savez(
+        path,
+        x_train=served.train.x,
+        y_train=served.train.y,
+        x_test=served.test.x,
+        y_test=served.test.y,
+    )
     return path

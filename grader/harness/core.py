@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 from typing import Any
 
@@ -44,7 +45,6 @@ def _grow_gpu_memory() -> None:
     import tensorflow as tf
 
     for gpu in tf.config.list_physical_devices("GPU"):
-        try:
+        # RuntimeError: the notebook initialised the GPU already; nothing to change then.
+        with contextlib.suppress(RuntimeError):
             tf.config.experimental.set_memory_growth(gpu, True)
-        except RuntimeError:  # already initialised by the notebook; nothing to change
-            pass

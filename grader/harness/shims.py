@@ -26,7 +26,7 @@ _ALLOWED = {"ls", "pwd", "mkdir", "echo", "cat", "head", "wc"}
 def install_colab_shim() -> None:
     """Make `from google.colab import drive, files` work and do nothing harmful."""
     try:
-        import google.colab  # noqa: F401  (a real Colab runtime: keep it)
+        import google.colab
 
         return
     except ImportError:

@@ -39,7 +39,9 @@ def _header(result: GradeResult) -> str:
 def _print_check(console: Console, check: CheckResult) -> None:
     name = check.id.split(".", 1)[-1]
     points = f"{check.points:g}/{check.max_points:g}"
-    console.print(f"  {_MARKS[check.status]} {escape(name):<16} {points:>7}  {escape(check.message)}")
+    console.print(
+        f"  {_MARKS[check.status]} {escape(name):<16} {points:>7}  {escape(check.message)}"
+    )
     if check.status != "passed" and check.hint:
         console.print(f"      [dim]Hint:[/] {escape(check.hint)}")
 
@@ -48,8 +50,7 @@ def _footer(result: GradeResult) -> str:
     score = "withheld (grader error)" if result.score is None else f"{result.score:g}"
     verdict = "[green]PASSED[/]" if result.passed else "[red]NOT PASSED[/]"
     where = f" · report: {escape(result.report_path)}" if result.report_path else ""
-    return (f"\n{verdict} · score {score}/{result.max_score:g} · "
-            f"{result.duration_s:.1f} s{where}")
+    return f"\n{verdict} · score {score}/{result.max_score:g} · {result.duration_s:.1f} s{where}"
 
 
 def print_selftest(result: SelftestResult, console: Console | None = None) -> None:
@@ -62,8 +63,11 @@ def print_selftest(result: SelftestResult, console: Console | None = None) -> No
     for outcome in result.mutants:
         caught = not outcome.missed
         mark = "[green]✓[/]" if caught else "[red]✗[/]"
-        detail = ("caught by " + ", ".join(outcome.mutant.catches) if caught
-                  else "NOT caught by " + ", ".join(outcome.missed))
+        detail = (
+            "caught by " + ", ".join(outcome.mutant.catches)
+            if caught
+            else "NOT caught by " + ", ".join(outcome.missed)
+        )
         also = f" (also failed: {', '.join(outcome.collateral)})" if outcome.collateral else ""
         console.print(f"  {mark} mutant {escape(outcome.mutant.id)}: {escape(detail + also)}")
     console.print("[green]self-test passed[/]" if result.ok else "[red]self-test FAILED[/]")
