@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +43,9 @@ class Submission:
                 hint="build the model from standard Keras layers (no Lambda).",
             )
         try:
-            return keras.models.load_model(artifact.path, safe_mode=True, compile=True)
+            with warnings.catch_warnings():  # Keras warns about optimizer state it skips
+                warnings.simplefilter("ignore")
+                return keras.models.load_model(artifact.path, safe_mode=True, compile=True)
         except Exception as error:
             raise CheckSkipped(
                 f"the model `{name}` could not be loaded safely: {type(error).__name__}: {error}",

@@ -123,9 +123,9 @@ def _snake(name: str) -> str:
 
 
 def compile_settings(model: Any) -> dict[str, Any]:
-    optimizer = model.optimizer
+    optimizer = getattr(model, "optimizer", None)
     config = optimizer.get_config() if optimizer is not None else {}
-    loss = model.loss
+    loss = getattr(model, "loss", None)
     loss_name = loss if isinstance(loss, str) else _snake(type(loss).__name__) if loss else None
     return {
         "optimizer": type(optimizer).__name__ if optimizer is not None else None,

@@ -1,0 +1,182 @@
+"""Each structure check against a tiny model that breaks it, asserting the message it gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import grade_one, make_submission
+
+MINIMAL_LAYERS = [
+    {"type": "Rescaling", "scale": 1 / 255},
+    {
+        "type": "Conv2D",
+        "filters": 5,
+        "kernel_size": [3, 3],
+        "padding": "same",
+        "activation": "sigmoid",
+    },
+    {
+        "type": "Conv2D",
+        "filters": 5,
+        "kernel_size": [3, 3],
+        "padding": "same",
+        "activation": "sigmoid",
+    },
+    {"type": "MaxPooling2D", "pool_size": [8, 8]},
+    {"type": "Flatten"},
+    {"type": "Dense", "units": 10, "activation": "softmax"},
+]
+
+
+def minimal(
+    keras: Any,
+    *,
+    filters: int = 5,
+    rescale: bool = True,
+    pool: int = 8,
+    activation: str = "sigmoid",
+    split_activation: bool = False,
+) -> Any:
+    from keras import layers
+
+    stack: list[Any] = [keras.Input((32, 32, 3))]
+    if rescale:
+        stack.append(layers.Rescaling(1 / 255))
+    if split_activation:
+        stack += [layers.Conv2D(filters, 3, padding="same"), layers.Activation(activation)]
+    else:
+        stack.append(layers.Conv2D(filters, 3, padding="same", activation=activation))
+    stack += [
+        layers.Conv2D(5, 3, padding="same", activation=activation),
+        layers.MaxPooling2D(pool),
+        layers.Flatten(),
+        layers.Dense(10, activation="softmax"),
+    ]
+    return keras.Sequential(stack)
+
+
+def test_reference_shape_passes_every_structure_check(keras: Any, tmp_path: Path) -> None:
+    submission = make_submission(tmp_path, {"model": minimal(keras)})
+    assert grade_one(submission, "params", {"total": 1180, "trainable": 1180}).status == "passed"
+    assert grade_one(submission, "layers", {"layers": MINIMAL_LAYERS}).status == "passed"
+    shape = grade_one(submission, "input_shape", {"shape": [None, 32, 32, 3]})
+    assert shape.status == "passed"
+
+
+def test_params_names_expected_and_received_counts(keras: Any, tmp_path: Path) -> None:
+    submission = make_submission(tmp_path, {"model": minimal(keras, filters=10)})
+    result = grade_one(submission, "params", {"total": 1180})
+    assert result.status == "failed"
+    assert result.message == "Expected 1,180 total parameters, received 1,545."
+    assert (result.expected, result.received) == (1180, 1545)
+    assert "per layer your model has" in result.hint
+
+
+def test_layers_names_the_attribute_that_differs(keras: Any, tmp_path: Path) -> None:
+    submission = make_submission(tmp_path, {"model": minimal(keras, activation="relu")})
+    result = grade_one(submission, "layers", {"layers": MINIMAL_LAYERS})
+    assert result.status == "failed"
+    assert "layer 2 (Conv2D" in result.message
+    assert "activation is 'relu'; the task asks for 'sigmoid'" in result.message
+
+
+def test_layers_says_which_layer_is_missing(keras: Any, tmp_path: Path) -> None:
+    submission = make_submission(tmp_path, {"model": minimal(keras, rescale=False)})
+    result = grade_one(submission, "layers", {"layers": MINIMAL_LAYERS})
+    assert result.status == "failed"
+    assert "missing Rescaling: add it first" in result.message
+    assert result.received == ["Conv2D", "Conv2D", "MaxPooling2D", "Flatten", "Dense"]
+
+
+def test_layers_reads_a_separate_activation_layer_as_the_conv_activation(
+    keras: Any, tmp_path: Path
+) -> None:
+    submission = make_submission(tmp_path, {"model": minimal(keras, split_activation=True)})
+    assert grade_one(submission, "layers", {"layers": MINIMAL_LAYERS}).status == "passed"
+
+
+def test_pool_size_difference(keras: Any, tmp_path: Path) -> None:
+    submission = make_submission(tmp_path, {"model": minimal(keras, pool=2)})
+    result = grade_one(submission, "layers", {"layers": MINIMAL_LAYERS})
+    assert "pool_size is [2, 2]; the task asks for [8, 8]" in result.message
+
+
+def test_output_shape_with_wildcard(keras: Any, tmp_path: Path) -> None:
+    submission = make_submission(tmp_path, {"model": minimal(keras)})
+    assert grade_one(submission, "output_shape", {"shape": [None, 10]}).status == "passed"
+    result = grade_one(submission, "output_shape", {"shape": [None, 2]})
+    assert result.message == "Expected output shape (None, 2), received (None, 10)."
+
+
+def test_compile_settings(keras: Any, tmp_path: Path) -> None:
+    model = minimal(keras)
+    model.compile(optimizer=keras.optimizers.Adam(0.001), loss="categorical_crossentropy")
+    submission = make_submission(tmp_path, {"model": model})
+    args = {"optimizer": "SGD", "learning_rate": 0.001, "loss": "categorical_crossentropy"}
+    result = grade_one(submission, "compile", args)
+    assert result.status == "failed"
+    assert result.message == "Expected optimizer 'SGD', received 'Adam'."
+
+
+def test_compile_accepts_a_loss_object(keras: Any, tmp_path: Path) -> None:
+    model = minimal(keras)
+    optimizer = keras.optimizers.SGD(learning_rate=0.001, momentum=0.9)
+    model.compile(optimizer=optimizer, loss=keras.losses.CategoricalCrossentropy())
+    submission = make_submission(tmp_path, {"model": model})
+    args = {
+        "optimizer": "SGD",
+        "learning_rate": 0.001,
+        "momentum": 0.9,
+        "loss": "categorical_crossentropy",
+    }
+    assert grade_one(submission, "compile", args).status == "passed"
+
+
+def test_uncompiled_model_fails_compile_check(keras: Any, tmp_path: Path) -> None:
+    submission = make_submission(tmp_path, {"model": minimal(keras)})
+    result = grade_one(submission, "compile", {"optimizer": "SGD"})
+    assert result.status == "failed"
+    assert "never compiled" in result.message
+
+
+def test_missing_model_is_skipped_with_a_hint(keras: Any, tmp_path: Path) -> None:
+    other = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    submission = make_submission(tmp_path, {"other": other})
+    result = grade_one(submission, "params", {"total": 1})
+    assert result.status == "skipped"
+    assert result.message == "the model `model` was not found in the notebook"
+    assert "keep the starter's name `model`" in result.hint
+
+
+def test_renamed_model_is_matched_by_structure(keras: Any, tmp_path: Path) -> None:
+    submission = make_submission(tmp_path, {"net": minimal(keras)})
+    from grader.checks.runner import run_check
+    from grader.spec import CheckSpec, StepSpec
+
+    step = StepSpec(
+        id="s",
+        title="t",
+        model="model",
+        checks=[
+            CheckSpec(check="layers", args={"layers": MINIMAL_LAYERS}),
+            CheckSpec(check="params", args={"total": 1180}),
+        ],
+    )
+    result = run_check("s.params", step, step.checks[1], submission)
+    assert result.status == "passed"
+    assert "matched model variable `net`" in result.message
+
+
+@pytest.mark.parametrize("check", ["params", "layers", "compile", "input_shape"])
+def test_unloadable_model_is_skipped_not_crashed(check: str, keras: Any, tmp_path: Path) -> None:
+    from grader.artifacts import ModelArtifact
+
+    submission = make_submission(tmp_path)
+    submission.artifacts.models["model"] = ModelArtifact("model", None, "ValueError: Lambda", ())
+    args = {"params": {}, "layers": {"layers": []}, "compile": {}, "input_shape": {"shape": [1]}}
+    result = grade_one(submission, check, args[check])
+    assert result.status == "skipped"
+    assert "could not be saved: ValueError: Lambda" in result.message
