@@ -1,0 +1,116 @@
+"""Data and training checks against broken variables, fits and models, asserting the messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grader.datasets import PreparedData
+from grader.datasets.base import Split, Splits
+from grader.results import EpochRecord, FitRecord
+from tests.conftest import grade_one, make_submission
+
+LABELS = np.array([[3], [0], [9], [3]], dtype=np.uint8)
+
+
+def served(images: np.ndarray | None = None) -> dict[str, PreparedData]:
+    x = images if images is not None else np.zeros((4, 32, 32, 3), np.uint8)
+    split = Split(x, LABELS)
+    holdout = Split(np.zeros((4, 4), np.float32), LABELS)
+    return {
+        "toy": PreparedData("toy", Splits(split, split), holdout, "fixture", tuple("abcdefghij"))
+    }
+
+
+def one_hot_args() -> dict[str, Any]:
+    return {"variable": "y", "dataset": "toy", "split": "train", "classes": 10}
+
+
+def test_one_hot_passes_for_the_served_labels(tmp_path: Path) -> None:
+    y = np.eye(10)[LABELS.reshape(-1)]
+    submission = make_submission(tmp_path, variables={"y": y}, data=served())
+    assert grade_one(submission, "one_hot", one_hot_args()).status == "passed"
+
+
+def test_one_hot_reports_raw_labels_by_shape(tmp_path: Path) -> None:
+    submission = make_submission(tmp_path, variables={"y": LABELS}, data=served())
+    result = grade_one(submission, "one_hot", one_hot_args())
+    assert result.message == "Expected `y` of shape (4, 10), received (4, 1)."
+    assert "to_categorical" in result.hint
+
+
+def test_one_hot_counts_rows_out_of_order(tmp_path: Path) -> None:
+    y = np.eye(10)[LABELS.reshape(-1)[::-1]]
+    submission = make_submission(tmp_path, variables={"y": y}, data=served())
+    result = grade_one(submission, "one_hot", one_hot_args())
+    assert (
+        result.message == "Expected one-hot rows matching the labels, received 2 rows that differ."
+    )
+
+
+def test_loaded_images_must_be_the_served_ones(tmp_path: Path) -> None:
+    images = np.random.default_rng(0).integers(0, 255, (4, 32, 32, 3), dtype=np.uint8)
+    args = {"variable": "x", "dataset": "toy", "split": "train"}
+    scaled = make_submission(tmp_path / "a", variables={"x": images / 255}, data=served(images))
+    assert grade_one(scaled, "loaded", args).status == "failed"
+    same = make_submission(tmp_path / "b", variables={"x": images}, data=served(images))
+    assert grade_one(same, "loaded", args).status == "passed"
+
+
+def test_probabilities_need_rows_summing_to_one(tmp_path: Path) -> None:
+    logits = np.array([[2.0, -1.0, 0.5]])
+    submission = make_submission(tmp_path, variables={"p": logits})
+    result = grade_one(submission, "probabilities", {"variable": "p", "classes": 3})
+    assert result.status == "failed"
+    assert "received rows summing to [1.5]" in result.message
+    assert "softmax" in result.hint
+
+
+def test_missing_variable_is_skipped(tmp_path: Path) -> None:
+    submission = make_submission(tmp_path)
+    result = grade_one(submission, "probabilities", {"variable": "p", "classes": 3})
+    assert (result.status, result.message) == (
+        "skipped",
+        "the variable `p` was not found in the notebook",
+    )
+
+
+def fit(epochs: int, validation: bool = True, batch_size: int = 64) -> FitRecord:
+    records = tuple(EpochRecord(e, 0.5, {"loss": 1.0 / e}) for e in range(1, epochs + 1))
+    return FitRecord("model", "m", 150, 5, validation, batch_size, records, ("model",))
+
+
+def tiny_classifier(keras: Any) -> Any:
+    return keras.Sequential([keras.Input((4,)), keras.layers.Dense(10, activation="softmax")])
+
+
+def test_trained_needs_validation_data(keras: Any, tmp_path: Path) -> None:
+    submission = make_submission(tmp_path, {"model": tiny_classifier(keras)}, fits=(fit(3, False),))
+    result = grade_one(submission, "trained", {"validation": True})
+    assert result.status == "failed"
+    assert "validation_data" in result.hint
+
+
+def test_trained_checks_batch_size_and_epochs(keras: Any, tmp_path: Path) -> None:
+    model = {"model": tiny_classifier(keras)}
+    submission = make_submission(tmp_path, model, fits=(fit(3, batch_size=32),))
+    result = grade_one(submission, "trained", {"batch_size": 64})
+    assert result.message == "Expected batch size 64, received [32]."
+    too_short = grade_one(submission, "trained", {"min_epochs": 150})
+    assert too_short.message == "Expected at least 150 epoch(s) of training, received 3."
+
+
+def test_accuracy_is_measured_on_the_grader_holdout(keras: Any, tmp_path: Path) -> None:
+    model = tiny_classifier(keras)
+    bias = np.zeros(10, np.float32)
+    bias[3] = 10.0  # always predicts class 3: right on 2 of the 4 held-out labels
+    model.layers[-1].set_weights([np.zeros((4, 10), np.float32), bias])
+    submission = make_submission(tmp_path, {"model": model}, data=served())
+    passed = grade_one(submission, "accuracy", {"dataset": "toy", "min": 0.5})
+    assert passed.status == "passed"
+    failed = grade_one(submission, "accuracy", {"dataset": "toy", "min": 0.6})
+    assert failed.message == (
+        "Expected accuracy ≥ 0.60 on the grader's held-out images, received 0.500."
+    )
