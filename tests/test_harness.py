@@ -1,0 +1,98 @@
+"""The kernel-side harness, exercised in this process: fit recording, export, shell policy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from grader.artifacts import read_artifacts
+from grader.harness import export, shims
+from grader.harness.fit import FitRecorder
+
+
+@pytest.fixture()
+def recorded_model_class(keras: Any) -> tuple[type, FitRecorder]:
+    class Probe(keras.Sequential):
+        pass
+
+    recorder = FitRecorder(max_epochs=2)
+    recorder.patch(Probe)
+    return Probe, recorder
+
+
+def train(model_class: type, keras: Any, epochs: int) -> Any:
+    model = model_class([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
+    y = np.arange(32) % 3
+    model.fit(x, y, epochs=epochs, batch_size=8, validation_split=0.25, verbose=0)
+    return model
+
+
+def test_fit_is_capped_and_every_epoch_is_logged(recorded_model_class: Any, keras: Any) -> None:
+    model_class, recorder = recorded_model_class
+    model = train(model_class, keras, epochs=10)
+    (fit,) = recorder.fits
+    assert (fit["epochs_requested"], fit["epochs_cap"], len(fit["epochs"])) == (10, 2, 2)
+    assert fit["has_validation"] and fit["batch_size"] == 8
+    first = fit["epochs"][0]
+    assert first["epoch"] == 1 and first["seconds"] > 0
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(first["metrics"])
+    assert recorder.models[id(model)] is model
+
+
+def test_export_round_trips_through_the_artifact_reader(
+    recorded_model_class: Any, keras: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model_class, recorder = recorded_model_class
+    model = train(model_class, keras, epochs=1)
+    namespace = {"net": model, "alias": model, "y": np.eye(3), "name": "text", "_hidden": 1}
+    export.export_all(
+        {"out_dir": str(tmp_path), "variables": ["y", "name", "gone"]}, namespace, recorder
+    )
+    artifacts = read_artifacts(tmp_path)
+    assert artifacts is not None
+    assert set(artifacts.models) == {"net", "alias"}
+    assert artifacts.models["net"].path == artifacts.models["alias"].path
+    assert artifacts.fits[0].variables == ("net", "alias")
+    assert np.array_equal(np.load(artifacts.variables["y"].path), np.eye(3))
+    assert artifacts.variables["name"].path is None and not artifacts.variables["gone"].present
+    assert "_hidden" not in artifacts.globals
+
+
+def test_missing_manifest_means_nothing_was_collected(tmp_path: Path) -> None:
+    assert read_artifacts(tmp_path) is None
+
+
+@pytest.mark.parametrize(
+    ("command", "reason"),
+    [
+        ("pip install -q tensorflow", "packages are fixed"),
+        ("wget -q https://example.org/data.zip", "the grader provides the data"),
+        ("rm -rf /", "shell commands do not run while grading"),
+    ],
+)
+def test_shell_commands_follow_the_policy(
+    command: str, reason: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ran: list[str] = []
+    shims._system(command, ran.append)
+    assert ran == []
+    assert reason in capsys.readouterr().out
+
+
+def test_harmless_shell_commands_still_run() -> None:
+    ran: list[str] = []
+    shims._system("ls -la", ran.append)
+    assert ran == ["ls -la"]
+
+
+def test_colab_shim_makes_drive_mount_harmless(capsys: pytest.CaptureFixture[str]) -> None:
+    shims.install_colab_shim()
+    from google.colab import drive  # type: ignore[import-not-found]
+
+    drive.mount("/content/drive")
+    assert "skipped" in capsys.readouterr().out
