@@ -114,3 +114,12 @@ def test_accuracy_is_measured_on_the_grader_holdout(keras: Any, tmp_path: Path) 
     assert failed.message == (
         "Expected accuracy ≥ 0.60 on the grader's held-out images, received 0.500."
     )
+
+
+def test_param_answer_is_compared_with_the_models_own_count(keras: Any, tmp_path: Path) -> None:
+    model = {"model": tiny_classifier(keras)}
+    right = make_submission(tmp_path / "a", model, variables={"n": 50})
+    assert grade_one(right, "param_answer", {"variable": "n"}).status == "passed"
+    wrong = make_submission(tmp_path / "b", model, variables={"n": 40})
+    result = grade_one(wrong, "param_answer", {"variable": "n"})
+    assert result.message == "Expected `n` = 50, received 40."

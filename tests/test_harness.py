@@ -96,3 +96,26 @@ def test_colab_shim_makes_drive_mount_harmless(capsys: pytest.CaptureFixture[str
 
     drive.mount("/content/drive")
     assert "skipped" in capsys.readouterr().out
+
+
+def test_memory_growth_is_turned_on_for_every_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No GPU here: a fake device list stands in for TensorFlow's."""
+    import tensorflow as tf
+
+    from grader.harness import core
+
+    grown: list[tuple[str, bool]] = []
+    fake_gpus = ["GPU:0", "GPU:1"]
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind: fake_gpus)
+    monkeypatch.setattr(
+        tf.config.experimental, "set_memory_growth", lambda gpu, on: grown.append((gpu, on))
+    )
+    core._grow_gpu_memory()
+    assert grown == [("GPU:0", True), ("GPU:1", True)]
+
+
+def test_the_report_names_the_gpus_the_kernel_saw() -> None:
+    from grader.api import _device
+
+    assert _device({"gpus": ["NVIDIA A100-SXM4-40GB"]}) == "NVIDIA A100-SXM4-40GB"
+    assert _device({"gpus": []}) == "CPU"

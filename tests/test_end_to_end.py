@@ -1,0 +1,189 @@
+"""Whole notebooks through the whole pipeline, one kernel each, on fixture data.
+
+Scenario notebooks live in tests/notebooks/; variants of the reference are built here.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader import api
+from grader.results import GradeResult
+from tests.conftest import NOTEBOOKS, ROOT
+
+pytestmark = pytest.mark.slow
+REFERENCE = ROOT / "reference" / "cifar10-cnn.ipynb"
+
+
+def grade(path: Path, out: Path, **options: object) -> GradeResult:
+    settings = api.Options(
+        data="fixture", out_dir=out, json_path=out / f"{path.stem}.json", **options
+    )  # type: ignore[arg-type]
+    return api.grade_notebook(path, None, settings)
+
+
+def statuses(result: GradeResult) -> dict[str, str]:
+    return {c.id: c.status for c in result.checks}
+
+
+def variant(tmp_path: Path, after: str, source: str) -> Path:
+    """The reference with a cell `source` inserted after the first cell containing `after`."""
+    notebook = nbformat.read(REFERENCE, as_version=4)
+    index = next(i for i, c in enumerate(notebook.cells) if after in c.source)
+    notebook.cells.insert(index + 1, nbformat.v4.new_code_cell(source))
+    path = tmp_path / "variant.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[GradeResult, Path]:
+    out = tmp_path_factory.mktemp("reference")
+    return grade(REFERENCE, out), out
+
+
+def test_reference_passes_every_check(reference: tuple[GradeResult, Path]) -> None:
+    result, _ = reference
+    assert [c.id for c in result.checks if c.status != "passed"] == []
+    assert result.exit_code == 0 and result.score == result.max_score
+    assert (result.profile, result.data_source, result.device) == ("quick", "fixture", "CPU")
+
+
+def test_reference_training_is_capped_and_timed(reference: tuple[GradeResult, Path]) -> None:
+    result, _ = reference
+    (fit,) = result.fits
+    assert (fit.model, fit.epochs_requested, len(fit.epochs)) == ("minimal_model", 150, 5)
+    assert all(e.seconds > 0 and "val_accuracy" in e.metrics for e in fit.epochs)
+    assert all(c.seconds >= 0 and c.status == "ok" for c in result.cells)
+
+
+def test_json_result_has_the_contract_fields(reference: tuple[GradeResult, Path]) -> None:
+    _, out = reference
+    data = json.loads((out / "cifar10-cnn.json").read_text())
+    for key in (
+        "assignment",
+        "profile",
+        "data_source",
+        "device",
+        "score",
+        "max_score",
+        "passed",
+        "duration_s",
+        "checks",
+        "cells",
+        "fits",
+        "environment",
+    ):
+        assert key in data
+    check = data["checks"][0]
+    assert {
+        "id",
+        "step",
+        "status",
+        "points",
+        "max_points",
+        "expected",
+        "received",
+        "message",
+        "hint",
+    } <= set(check)
+    epoch = data["fits"][0]["epochs"][0]
+    assert {"epoch", "seconds", "loss", "accuracy", "val_loss", "val_accuracy"} <= set(epoch)
+    assert data["environment"]["tensorflow"]
+
+
+def test_html_report_has_curves_and_epoch_timings(reference: tuple[GradeResult, Path]) -> None:
+    result, _ = reference
+    page = Path(result.report_path or "").read_text()
+    assert 'class="curves"' in page and 'class="epoch-times"' in page
+    assert "data:image/png;base64," in page and 'class="epoch-table"' in page
+
+
+def test_an_error_in_one_cell_costs_only_the_checks_that_need_it(tmp_path: Path) -> None:
+    result = grade(NOTEBOOKS / "error-in-one-cell.ipynb", tmp_path)
+    failing = {i: s for i, s in statuses(result).items() if s != "passed"}
+    assert failing == {"step5.probabilities": "submission_error"}
+    check = next(c for c in result.checks if c.id == "step5.probabilities")
+    cell = next(c for c in result.cells if c.index == check.cell)
+    assert cell.status == "error" and cell.error and cell.error.ename == "ValueError"
+    assert f"cell {cell.index} raised ValueError" in check.message
+    assert result.exit_code == 1
+
+
+def test_renamed_model_is_found_by_its_structure(tmp_path: Path) -> None:
+    result = grade(NOTEBOOKS / "missing-model-variable.ipynb", tmp_path)
+    layers = next(c for c in result.checks if c.id == "step3.layers")
+    assert layers.status == "passed"
+    assert "matched model variable `net`" in layers.message
+
+
+def test_a_cell_that_does_not_parse_fails_alone(tmp_path: Path) -> None:
+    result = grade(NOTEBOOKS / "syntax-error-cell.ipynb", tmp_path)
+    assert all(s == "passed" for s in statuses(result).values())
+    assert [c.error.ename for c in result.cells if c.error] == ["SyntaxError"]
+
+
+def test_colab_lines_are_handled_by_policy(tmp_path: Path) -> None:
+    result = grade(NOTEBOOKS / "colab-style.ipynb", tmp_path)
+    assert all(s == "passed" for s in statuses(result).values())
+    assert all(c.status == "ok" for c in result.cells)
+
+
+def test_a_cell_over_its_time_limit_is_stopped_and_the_rest_still_runs(tmp_path: Path) -> None:
+    path = variant(tmp_path, "n_params = ", "import time\ntime.sleep(120)")
+    result = grade(path, tmp_path, cell_timeout=8)
+    assert [c.status for c in result.cells if c.status != "ok"] == ["timeout"]
+    assert all(s == "passed" for s in statuses(result).values())
+
+
+def test_a_dying_kernel_is_reported_and_nothing_crashes(tmp_path: Path) -> None:
+    path = variant(tmp_path, "minimal_model.compile(", "import os\nos._exit(1)")
+    result = grade(path, tmp_path)
+    assert any("the kernel died in cell" in p for p in result.problems)
+    assert {c.status for c in result.checks} == {"skipped"}
+    assert "nothing was collected" in result.checks[0].message
+    assert result.exit_code == 1
+
+
+def test_input_fails_at_once_instead_of_hanging(tmp_path: Path) -> None:
+    path = variant(tmp_path, "n_params = ", "answer = input('your name?')")
+    result = grade(path, tmp_path, cell_timeout=60)
+    (failed,) = [c for c in result.cells if c.status != "ok"]
+    assert failed.status == "error" and failed.seconds < 30
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "grader", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_cli_unreadable_notebook_exits_2_without_traceback() -> None:
+    completed = run_cli(str(NOTEBOOKS / "not-a-notebook.ipynb"))
+    assert completed.returncode == 2
+    assert "is not a Jupyter notebook" in completed.stderr
+    assert "Traceback" not in completed.stderr + completed.stdout
+
+
+def test_cli_unknown_assignment_and_bad_flag_exit_2() -> None:
+    unknown = run_cli(str(REFERENCE), "--assignment", "nope")
+    assert unknown.returncode == 2 and "unknown assignment 'nope'" in unknown.stderr
+    assert run_cli(str(REFERENCE), "--profile", "fastest").returncode == 2
+
+
+def test_demo_finds_the_two_typical_mistakes(tmp_path: Path) -> None:
+    completed = run_cli("demo", "--out", str(tmp_path))
+    assert completed.returncode == 0, completed.stderr
+    assert "step3" in completed.stdout and "Open the report:" in completed.stdout
+    report = next(tmp_path.glob("*.html")).read_text()
+    assert "Rescaling" in report and "pool_size" in report
