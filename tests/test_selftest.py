@@ -1,0 +1,51 @@
+"""The self-test proves every check can fail: each mutant of the reference is caught."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader import api
+from grader.notebook import read_notebook
+from grader.outcomes import SpecError
+from grader.selftest import SelftestResult, mutated
+from grader.spec import MutantSpec, Replacement, find_assignment
+
+
+def test_a_replacement_must_hit_exactly_once() -> None:
+    spec = find_assignment("cifar10-cnn")
+    reference = read_notebook(spec.reference)
+    ambiguous = MutantSpec(
+        id="m",
+        description="d",
+        catches=["step3.params"],
+        replace=[Replacement(old="minimal_model", new="m")],
+    )
+    with pytest.raises(SpecError, match="occurs \\d+ times"):
+        mutated(reference, ambiguous, spec)
+
+
+def test_mutation_leaves_the_reference_untouched() -> None:
+    spec = find_assignment("cifar10-cnn")
+    reference = read_notebook(spec.reference)
+    before = [c.source for c in reference.cells]
+    mutant = mutated(reference, spec.mutants[0], spec)
+    assert [c.source for c in reference.cells] == before
+    assert [c.source for c in mutant.cells] != before
+
+
+@pytest.fixture(scope="module")
+def cifar_selftest() -> SelftestResult:
+    return api.selftest("cifar10-cnn")
+
+
+@pytest.mark.slow
+def test_reference_passes_every_check(cifar_selftest: SelftestResult) -> None:
+    assert cifar_selftest.reference_failures == []
+
+
+@pytest.mark.slow
+def test_every_mutant_is_caught_by_the_checks_it_names(cifar_selftest: SelftestResult) -> None:
+    assert len(cifar_selftest.mutants) >= 4
+    missed = {m.mutant.id: m.missed for m in cifar_selftest.mutants if m.missed}
+    assert missed == {}
+    assert cifar_selftest.ok
