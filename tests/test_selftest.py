@@ -20,7 +20,7 @@ def test_a_replacement_must_hit_exactly_once() -> None:
         catches=["step3.params"],
         replace=[Replacement(old="minimal_model", new="m")],
     )
-    with pytest.raises(SpecError, match="occurs \\d+ times"):
+    with pytest.raises(SpecError, match=r"occurs \d+ times"):
         mutated(reference, ambiguous, spec)
 
 
