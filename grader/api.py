@@ -23,6 +23,8 @@ from grader.spec import (
     DataChoice,
     ProfileName,
     find_assignment,
+    list_assignments,
+    load_spec,
 )
 from grader.workspace import Workspace, create_workspace
 
@@ -169,6 +171,11 @@ def selftest(assignment_id: str, options: Options | None = None) -> SelftestResu
         for m in spec.mutants
     )
     return SelftestResult(spec.id, reference_result, outcomes)
+
+
+def assignments(extra_dirs: list[Path] | None = None) -> dict[str, AssignmentSpec]:
+    """Every assignment the grader knows, by id: the instructor's folders first."""
+    return {i: load_spec(path) for i, path in list_assignments(extra_dirs).items()}
 
 
 def demo(options: Options | None = None) -> GradeResult:

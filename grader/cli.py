@@ -31,7 +31,7 @@ app = typer.Typer(
     rich_markup_mode=None,
     help="Grade Keras/TensorFlow homework notebooks: `grade NOTEBOOK.ipynb`.",
 )
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class Profile(str, Enum):
@@ -97,7 +97,7 @@ DEFAULT_PROFILE = Profile(DEFAULTS.profile)
 DEFAULT_DATA = DataSource(DEFAULTS.data)
 
 
-@app.command("notebook", hidden=True)
+@app.command("notebook")
 def grade_notebook(
     notebook: Path,
     assignment: Annotated[
@@ -112,7 +112,7 @@ def grade_notebook(
     cell_timeout: Annotated[float | None, typer.Option(help="Per-cell limit, seconds.")] = None,
     assignments: AssignmentsOpt = None,
 ) -> None:
-    """Grade one notebook."""
+    """Grade one notebook (`grade NOTEBOOK` is short for `grade notebook NOTEBOOK`)."""
     options = _options(
         profile,
         data,
@@ -144,7 +144,7 @@ def selftest(
     options = _options(profile, data, data_dir, DEFAULTS.out_dir, assignments)
 
     def action() -> int:
-        ids = assignment_ids or list(api.list_assignments(options.assignments_dirs))
+        ids = assignment_ids or list(api.assignments(options.assignments_dirs))
         results = [api.selftest(i, options) for i in ids]
         for result in results:
             print_selftest(result)
@@ -158,7 +158,7 @@ def list_command(assignments: AssignmentsOpt = None) -> None:
     """List the assignments the grader knows."""
 
     def action() -> int:
-        for assignment_id, spec in api.list_assignments(list(assignments or [])).items():
+        for assignment_id, spec in api.assignments(list(assignments or [])).items():
             typer.echo(f"{assignment_id:<24} {spec.title}")
         return 0
 

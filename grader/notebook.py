@@ -8,6 +8,7 @@ from typing import Any
 
 import nbformat
 from nbformat import NotebookNode
+from nbformat.reader import NotJSONError
 
 from grader.outcomes import UsageError
 
@@ -26,11 +27,17 @@ def read_notebook(path: Path) -> NotebookNode:
     try:
         notebook = nbformat.reads(text, as_version=4)
     except Exception as error:  # nbformat raises several unrelated types for broken JSON
+        reason = "not valid JSON" if isinstance(error, NotJSONError) else _first_line(error)
         raise UsageError(
-            f"{path}: is not a Jupyter notebook ({type(error).__name__}: {error}). "
+            f"{path}: is not a Jupyter notebook ({reason}). "
             "Hint: download it again with File → Download → .ipynb; do not rename a .py file."
         ) from None
     return _validated(notebook, path)
+
+
+def _first_line(error: Exception) -> str:
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0][:200] if lines else ''}"
 
 
 def _validated(notebook: NotebookNode, path: Path) -> NotebookNode:

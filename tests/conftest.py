@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -53,3 +55,14 @@ def grade_one(
 ) -> CheckResult:
     step = StepSpec(id="step", title="a step", model=model, checks=[])
     return run_check(f"step.{check}", step, CheckSpec(check=check, args=args), submission)
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """`grade ARGS` in a subprocess, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "grader", *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )

@@ -6,8 +6,6 @@ Scenario notebooks live in tests/notebooks/; variants of the reference are built
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -15,7 +13,7 @@ import pytest
 
 from grader import api
 from grader.results import GradeResult
-from tests.conftest import NOTEBOOKS, ROOT
+from tests.conftest import NOTEBOOKS, ROOT, run_cli
 
 pytestmark = pytest.mark.slow
 REFERENCE = ROOT / "reference" / "cifar10-cnn.ipynb"
@@ -156,29 +154,6 @@ def test_input_fails_at_once_instead_of_hanging(tmp_path: Path) -> None:
     result = grade(path, tmp_path, cell_timeout=60)
     (failed,) = [c for c in result.cells if c.status != "ok"]
     assert failed.status == "error" and failed.seconds < 30
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "grader", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-
-
-def test_cli_unreadable_notebook_exits_2_without_traceback() -> None:
-    completed = run_cli(str(NOTEBOOKS / "not-a-notebook.ipynb"))
-    assert completed.returncode == 2
-    assert "is not a Jupyter notebook" in completed.stderr
-    assert "Traceback" not in completed.stderr + completed.stdout
-
-
-def test_cli_unknown_assignment_and_bad_flag_exit_2() -> None:
-    unknown = run_cli(str(REFERENCE), "--assignment", "nope")
-    assert unknown.returncode == 2 and "unknown assignment 'nope'" in unknown.stderr
-    assert run_cli(str(REFERENCE), "--profile", "fastest").returncode == 2
 
 
 def test_demo_finds_the_two_typical_mistakes(tmp_path: Path) -> None:
