@@ -49,15 +49,22 @@ def test_export_round_trips_through_the_artifact_reader(
 ) -> None:
     model_class, recorder = recorded_model_class
     model = train(model_class, keras, epochs=1)
-    namespace = {"net": model, "alias": model, "y": np.eye(3), "name": "text", "_hidden": 1}
+    namespace = {
+        "net": model,
+        "alias": model,
+        "y": np.eye(3),
+        "name": "text",
+        "_hidden": 1,
+        "zoo": {"a": model, "b": 3},
+    }
     export.export_all(
         {"out_dir": str(tmp_path), "variables": ["y", "name", "gone"]}, namespace, recorder
     )
     artifacts = read_artifacts(tmp_path)
     assert artifacts is not None
-    assert set(artifacts.models) == {"net", "alias"}
+    assert set(artifacts.models) == {"net", "alias", "zoo['a']"}
     assert artifacts.models["net"].path == artifacts.models["alias"].path
-    assert artifacts.fits[0].variables == ("net", "alias")
+    assert artifacts.fits[0].variables == ("net", "alias", "zoo['a']")
     assert np.array_equal(np.load(artifacts.variables["y"].path), np.eye(3))
     assert artifacts.variables["name"].path is None and not artifacts.variables["gone"].present
     assert "_hidden" not in artifacts.globals
@@ -119,3 +126,16 @@ def test_the_report_names_the_gpus_the_kernel_saw() -> None:
 
     assert _device({"gpus": ["NVIDIA A100-SXM4-40GB"]}) == "NVIDIA A100-SXM4-40GB"
     assert _device({"gpus": []}) == "CPU"
+
+
+def test_a_trained_model_no_longer_named_is_still_exported(
+    recorded_model_class: Any, keras: Any, tmp_path: Path
+) -> None:
+    model_class, recorder = recorded_model_class
+    first = train(model_class, keras, epochs=1)
+    second = train(model_class, keras, epochs=1)
+    export.export_all({"out_dir": str(tmp_path), "variables": []}, {"model": second}, recorder)
+    artifacts = read_artifacts(tmp_path)
+    assert artifacts is not None and first is not second
+    assert set(artifacts.models) == {"model", "_trained_1"}
+    assert [f.variables for f in artifacts.fits] == [("_trained_1",), ("model",)]

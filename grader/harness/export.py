@@ -31,21 +31,46 @@ def export_all(arguments: dict[str, Any], namespace: dict[str, Any], recorder: A
 def _export_models(
     out: Path, namespace: dict[str, Any], trained: dict[int, Any]
 ) -> tuple[dict[str, Any], dict[int, list[str]]]:
+    """Save each distinct model once; every name it goes by becomes an alias of the file.
+
+    Models that were trained but are no longer bound to any name (a reused `model`
+    variable) are kept as `_trained_<n>`, so every step can still be matched to one.
+    """
+    names_by_id: dict[int, list[str]] = {}
+    objects: dict[int, Any] = {}
+    for name, model in [*_named_models(namespace), *_unnamed(trained)]:
+        if name.startswith("_trained_") and id(model) in names_by_id:
+            continue
+        names_by_id.setdefault(id(model), []).append(name)
+        objects[id(model)] = model
+    models = {}
+    for number, (model_id, names) in enumerate(names_by_id.items(), start=1):
+        entry = _save_model(objects[model_id], out / "models" / f"model_{number}.keras")
+        models.update({name: {**entry, "aliases": names} for name in names})
+    return models, names_by_id
+
+
+def _named_models(namespace: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Models in the globals, and inside dicts, lists and tuples one level down."""
     import keras
 
-    names_by_id: dict[int, list[str]] = {}
+    found = []
     for name, value in namespace.items():
-        if not name.startswith("_") and isinstance(value, keras.Model):
-            names_by_id.setdefault(id(value), []).append(name)
-    for number, (model_id, _) in enumerate(trained.items(), start=1):
-        names_by_id.setdefault(model_id, [f"_trained_{number}"])
-    objects = {id(v): v for v in [*namespace.values(), *trained.values()]}
-    models = {}
-    for model_id, names in names_by_id.items():
-        entry = _save_model(objects[model_id], out / "models" / f"{names[0]}.keras")
-        for name in names:
-            models[name] = {**entry, "aliases": names}
-    return models, names_by_id
+        if name.startswith("_"):
+            continue
+        if isinstance(value, keras.Model):
+            found.append((name, value))
+        elif isinstance(value, dict):
+            found += [(f"{name}[{k!r}]", v) for k, v in value.items() if isinstance(v, keras.Model)]
+        elif isinstance(value, list | tuple):
+            found += [
+                (f"{name}[{i}]", v) for i, v in enumerate(value) if isinstance(v, keras.Model)
+            ]
+    return found
+
+
+def _unnamed(trained: dict[int, Any]) -> list[tuple[str, Any]]:
+    return [(f"_trained_{n}", model) for n, model in enumerate(trained.values(), start=1)]
 
 
 def _save_model(model: Any, path: Path) -> dict[str, Any]:
