@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import time
@@ -17,6 +18,10 @@ from grader.outcomes import GraderError
 from grader.results import CellError, CellResult
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# nbclient logs timeouts and interrupts as errors; the result reports them, so keep it quiet.
+_QUIET = logging.getLogger("grader.nbclient")
+_QUIET.addHandler(logging.NullHandler())
+_QUIET.propagate = False
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,7 @@ def execute(notebook: NotebookNode, workspace: Path, budget: Budget) -> Executio
         interrupt_on_timeout=True,
         kernel_name="python3",
         resources={"metadata": {"path": str(workspace)}},
+        log=_QUIET,
     )
     cells: list[CellResult] = []
     problems: list[str] = []

@@ -56,7 +56,7 @@ def test_reference_passes_every_check(reference: tuple[GradeResult, Path]) -> No
 def test_reference_training_is_capped_and_timed(reference: tuple[GradeResult, Path]) -> None:
     result, _ = reference
     (fit,) = result.fits
-    assert (fit.model, fit.epochs_requested, len(fit.epochs)) == ("minimal_model", 150, 5)
+    assert (fit.model, fit.epochs_requested, len(fit.epochs)) == ("minimal_model", 150, 20)
     assert all(e.seconds > 0 and "val_accuracy" in e.metrics for e in fit.epochs)
     assert all(c.seconds >= 0 and c.status == "ok" for c in result.cells)
 
@@ -134,8 +134,8 @@ def test_colab_lines_are_handled_by_policy(tmp_path: Path) -> None:
 
 
 def test_a_cell_over_its_time_limit_is_stopped_and_the_rest_still_runs(tmp_path: Path) -> None:
-    path = variant(tmp_path, "n_params = ", "import time\ntime.sleep(120)")
-    result = grade(path, tmp_path, cell_timeout=8)
+    path = variant(tmp_path, "n_params = ", "import time\ntime.sleep(600)")
+    result = grade(path, tmp_path, cell_timeout=40)
     assert [c.status for c in result.cells if c.status != "ok"] == ["timeout"]
     assert all(s == "passed" for s in statuses(result).values())
 
