@@ -180,3 +180,11 @@ def test_unloadable_model_is_skipped_not_crashed(check: str, keras: Any, tmp_pat
     result = grade_one(submission, check, args[check])
     assert result.status == "skipped"
     assert "could not be saved: ValueError: Lambda" in result.message
+
+
+def test_a_missing_layer_does_not_hide_a_wrong_attribute(keras: Any, tmp_path: Path) -> None:
+    submission = make_submission(tmp_path, {"model": minimal(keras, rescale=False, pool=2)})
+    result = grade_one(submission, "layers", {"layers": MINIMAL_LAYERS})
+    assert "missing Rescaling: add it first" in result.message
+    assert "pool_size is [2, 2]; the task asks for [8, 8]" in result.message
+    assert result.hint.startswith("the task's layers, in order: Rescaling → Conv2D")

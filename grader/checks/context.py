@@ -12,6 +12,7 @@ import numpy as np
 
 from grader.artifacts import Artifacts
 from grader.datasets import PreparedData
+from grader.keras_import import import_keras
 from grader.outcomes import CheckSkipped, SubmissionError
 from grader.results import CellResult, FitRecord
 
@@ -33,8 +34,7 @@ class Submission:
         return self._models[name]
 
     def _load(self, name: str) -> Any:
-        import keras
-
+        keras = import_keras()
         artifact = self.artifacts.models[name] if self.artifacts else None
         if artifact is None or artifact.path is None:
             detail = artifact.error if artifact else "not exported"

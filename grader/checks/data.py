@@ -31,7 +31,7 @@ class Probabilities(Params):
     min_rows: int = 1
 
 
-@check("loaded", ServedSplit)
+@check("loaded", ServedSplit, "Data as loaded")
 def check_loaded(ctx: CheckContext, params: ServedSplit) -> str:
     """The variable holds the images the dataset's `load_data()` returned, unchanged."""
     served = getattr(ctx.dataset(params.dataset).served, params.split).x
@@ -48,7 +48,7 @@ def check_loaded(ctx: CheckContext, params: ServedSplit) -> str:
     return f"{len(received):,} images of shape {received.shape[1:]}"
 
 
-@check("one_hot", OneHot)
+@check("one_hot", OneHot, "One-hot labels")
 def check_one_hot(ctx: CheckContext, params: OneHot) -> str:
     """The variable is the one-hot encoding of the served labels, computed by the grader."""
     labels = getattr(ctx.dataset(params.dataset).served, params.split).y.reshape(-1)
@@ -73,7 +73,7 @@ def check_one_hot(ctx: CheckContext, params: OneHot) -> str:
     return f"{len(received):,} one-hot rows of {params.classes} classes"
 
 
-@check("param_answer", ParamAnswer)
+@check("param_answer", ParamAnswer, "Parameter count answer")
 def check_param_answer(ctx: CheckContext, params: ParamAnswer) -> str:
     """The number the notebook gives equals the parameter count of its own step model."""
     expected = int(ctx.model().count_params())
@@ -88,7 +88,7 @@ def check_param_answer(ctx: CheckContext, params: ParamAnswer) -> str:
     return f"{expected:,} parameters"
 
 
-@check("probabilities", Probabilities)
+@check("probabilities", Probabilities, "Probability vectors")
 def check_probabilities(ctx: CheckContext, params: Probabilities) -> str:
     """The variable holds probability vectors: rows of `classes` values in [0, 1] summing to 1."""
     received = ctx.variable(params.variable)

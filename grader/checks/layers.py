@@ -59,29 +59,37 @@ def same_value(expected: Any, received: Any) -> bool:
 
 
 def layer_differences(wanted: list[dict[str, Any]], found: list[dict[str, Any]]) -> list[str]:
-    """Human sentences for every difference, in model order; empty when they match."""
+    """Human sentences for every difference, in model order; empty when they match.
+
+    The two type sequences are aligned first; layers that line up are then compared
+    attribute by attribute, so a missing layer does not hide a wrong pool size elsewhere.
+    """
     types_wanted = [w["type"] for w in wanted]
     types_found = [f["type"] for f in found]
-    if types_wanted != types_found:
-        return _sequence_differences(types_wanted, types_found)
+    matcher = difflib.SequenceMatcher(a=types_wanted, b=types_found, autojunk=False)
     problems = []
-    for position, (w, f) in enumerate(zip(wanted, found, strict=True), start=1):
-        for key, value in w.items():
-            if key != "type" and not same_value(value, f.get(key)):
-                problems.append(
-                    f"layer {position} ({f['type']} `{f['name']}`): {key} is "
-                    f"{f.get(key)!r}; the task asks for {value!r}"
-                )
-    return problems
-
-
-def _sequence_differences(wanted: list[str], found: list[str]) -> list[str]:
-    problems = []
-    matcher = difflib.SequenceMatcher(a=wanted, b=found, autojunk=False)
     for tag, w1, w2, f1, f2 in matcher.get_opcodes():
+        if tag == "equal":
+            pairs = zip(wanted[w1:w2], found[f1:f2], range(f1 + 1, f2 + 1), strict=True)
+            problems += [
+                p for w, f, position in pairs for p in _attribute_differences(w, f, position)
+            ]
+            continue
         if tag in ("delete", "replace"):
-            after = f"after layer {f1} ({found[f1 - 1]})" if f1 else "first"
-            problems.append(f"missing {', '.join(wanted[w1:w2])}: add it {after}")
+            after = f"after layer {f1} ({types_found[f1 - 1]})" if f1 else "first"
+            problems.append(f"missing {', '.join(types_wanted[w1:w2])}: add it {after}")
         if tag in ("insert", "replace"):
-            problems.append(f"unexpected {', '.join(found[f1:f2])} at position {f1 + 1}: remove it")
+            extra = ", ".join(types_found[f1:f2])
+            problems.append(f"unexpected {extra} at position {f1 + 1}: remove it")
     return problems
+
+
+def _attribute_differences(
+    wanted: dict[str, Any], found: dict[str, Any], position: int
+) -> list[str]:
+    return [
+        f"layer {position} ({found['type']} `{found['name']}`): {key} is {found.get(key)!r}; "
+        f"the task asks for {value!r}"
+        for key, value in wanted.items()
+        if key != "type" and not same_value(value, found.get(key))
+    ]

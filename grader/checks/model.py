@@ -38,7 +38,7 @@ def _count(weights: list[Any]) -> int:
     return int(sum(np.prod(w.shape) for w in weights))
 
 
-@check("params", ParamCounts)
+@check("params", ParamCounts, "Parameter counts")
 def check_params(ctx: CheckContext, params: ParamCounts) -> str:
     """The model has exactly the total, trainable and non-trainable parameter counts asked for.
 
@@ -75,7 +75,7 @@ def _show(shape: Any) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
 
 
-@check("input_shape", Shape)
+@check("input_shape", Shape, "Input shape")
 def check_input_shape(ctx: CheckContext, params: Shape) -> str:
     """The model's input has the shape asked for; `null` in the spec matches any size."""
     received = tuple(ctx.model().inputs[0].shape)
@@ -89,7 +89,7 @@ def check_input_shape(ctx: CheckContext, params: Shape) -> str:
     return f"input {_show(received)}"
 
 
-@check("output_shape", Shape)
+@check("output_shape", Shape, "Output shape")
 def check_output_shape(ctx: CheckContext, params: Shape) -> str:
     """The model's output has the shape asked for; `null` in the spec matches any size."""
     received = tuple(ctx.model().outputs[0].shape)
@@ -103,17 +103,18 @@ def check_output_shape(ctx: CheckContext, params: Shape) -> str:
     return f"output {_show(received)}"
 
 
-@check("layers", LayerList)
+@check("layers", LayerList, "Layers")
 def check_layers(ctx: CheckContext, params: LayerList) -> str:
     """The layers come in the order asked for, each with the attributes the spec names."""
     found = describe_layers(ctx.model())
     problems = layer_differences(params.layers, found)
     if problems:
+        wanted = " → ".join(layer["type"] for layer in params.layers)
         raise CheckFailed(
-            f"The layers differ from the task: {problems[0]}.",
+            f"The layers differ from the task: {'; '.join(problems)}.",
             expected=[layer["type"] for layer in params.layers],
             received=[layer["type"] for layer in found],
-            hint="; ".join(problems),
+            hint=f"the task's layers, in order: {wanted}.",
         )
     return " → ".join(layer["type"] for layer in found)
 
@@ -135,7 +136,7 @@ def compile_settings(model: Any) -> dict[str, Any]:
     }
 
 
-@check("compile", CompileSettings)
+@check("compile", CompileSettings, "Compile settings")
 def check_compile(ctx: CheckContext, params: CompileSettings) -> str:
     """The model was compiled with the optimizer, learning rate, momentum and loss asked for."""
     received = compile_settings(ctx.model())

@@ -26,6 +26,7 @@ class Params(BaseModel):
 @dataclass(frozen=True)
 class CheckDef:
     name: str
+    title: str
     function: CheckFunction
     params: type[Params]
 
@@ -41,13 +42,13 @@ class CheckDef:
 _REGISTRY: dict[str, CheckDef] = {}
 
 
-def check(name: str, params: type[Params]) -> Callable[[CheckFunction], CheckFunction]:
-    """Register `function` under `name`, the word specs use for it."""
+def check(name: str, params: type[Params], title: str) -> Callable[[CheckFunction], CheckFunction]:
+    """Register `function` under `name`, the word specs use for it; `title` labels results."""
 
     def register(function: CheckFunction) -> CheckFunction:
         if name in _REGISTRY:
             raise ValueError(f"check {name!r} registered twice")
-        _REGISTRY[name] = CheckDef(name, function, params)
+        _REGISTRY[name] = CheckDef(name, title, function, params)
         return function
 
     return register

@@ -36,7 +36,7 @@ def run_check(
         "id": check_id,
         "step": step.id,
         "step_title": step.title,
-        "title": check_spec.title or definition.summary,
+        "title": check_spec.title or definition.title,
         "max_points": check_spec.points,
         "required": check_spec.required,
     }

@@ -20,7 +20,7 @@ class Accuracy(Params):
     min: float
 
 
-@check("trained", Trained)
+@check("trained", Trained, "Training run")
 def check_trained(ctx: CheckContext, params: Trained) -> str:
     """`fit` ran on this step's model for at least the epochs asked, with validation data."""
     fits = ctx.fits()
@@ -50,7 +50,7 @@ def check_trained(ctx: CheckContext, params: Trained) -> str:
     return f"{epochs} epoch(s) in {len(fits)} fit call(s)"
 
 
-@check("accuracy", Accuracy)
+@check("accuracy", Accuracy, "Held-out accuracy")
 def check_accuracy(ctx: CheckContext, params: Accuracy) -> str:
     """Accuracy measured by the grader, on held-out images the notebook never saw, is high enough.
 
