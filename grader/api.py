@@ -124,6 +124,7 @@ def _prepared_notebook(
         "seed": 0,
         "deterministic": profile.deterministic,
         "max_epochs": profile.max_epochs,
+        "epoch_caps_by_size": [[c.min_params, c.max_epochs] for c in profile.epoch_caps],
         "datasets": {n: str(datasets.write_served(d, workspace.data_dir)) for n, d in data.items()},
     }
     collect = {"out_dir": str(workspace.artifacts_dir), "variables": _variables(spec, options)}

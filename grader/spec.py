@@ -31,9 +31,17 @@ class DataSizes(Strict):
     holdout: int = Field(default=1000, gt=0)
 
 
+class EpochCap(Strict):
+    """Models with at least `min_params` parameters train at most `max_epochs` per fit."""
+
+    min_params: int = Field(ge=0)
+    max_epochs: int = Field(gt=0)
+
+
 class ProfileSpec(Strict):
     description: str
     max_epochs: int | None = Field(default=None, gt=0)
+    epoch_caps: list[EpochCap] = []
     data: DataChoice = "auto"
     sizes: dict[str, DataSizes] = {}
     timeout: float = Field(default=900, gt=0)

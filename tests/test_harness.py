@@ -139,3 +139,18 @@ def test_a_trained_model_no_longer_named_is_still_exported(
     assert artifacts is not None and first is not second
     assert set(artifacts.models) == {"model", "_trained_1"}
     assert [f.variables for f in artifacts.fits] == [("_trained_1",), ("model",)]
+
+
+def test_larger_models_get_the_smaller_epoch_cap(keras: Any) -> None:
+    class Probe(keras.Sequential):
+        pass
+
+    recorder = FitRecorder(max_epochs=4, caps_by_size=[(50, 2), (10_000, 1)])
+    recorder.patch(Probe)
+    train(Probe, keras, epochs=10)  # 15 parameters: the general cap
+    wide = Probe([keras.Input((4,)), keras.layers.Dense(20), keras.layers.Dense(3)])
+    wide.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    x = np.zeros((8, 4), "float32")
+    wide.fit(x, np.zeros(8), epochs=10, verbose=0)  # 163 parameters: capped at 2
+    assert [len(f["epochs"]) for f in recorder.fits] == [4, 2]
+    assert [f["epochs_cap"] for f in recorder.fits] == [4, 2]

@@ -12,7 +12,8 @@ from grader.harness import export, fit, serve, shims
 class Harness:
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
-        self.recorder = fit.FitRecorder(max_epochs=config.get("max_epochs"))
+        caps = [tuple(pair) for pair in config.get("epoch_caps_by_size", [])]
+        self.recorder = fit.FitRecorder(config.get("max_epochs"), caps)  # type: ignore[arg-type]
 
     def install(self) -> None:
         import keras

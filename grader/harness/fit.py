@@ -11,8 +11,11 @@ from typing import Any
 class FitRecorder:
     """Wraps `keras.Model.fit`; keeps a record per call and every model that was trained."""
 
-    def __init__(self, max_epochs: int | None) -> None:
+    def __init__(
+        self, max_epochs: int | None, caps_by_size: list[tuple[int, int]] | None = None
+    ) -> None:
         self.max_epochs = max_epochs
+        self.caps_by_size = sorted(caps_by_size or [])
         self.fits: list[dict[str, Any]] = []
         self.models: dict[int, Any] = {}
 
@@ -33,7 +36,7 @@ class FitRecorder:
         bound = inspect.signature(original).bind(model, *args, **kwargs)
         arguments = bound.arguments
         record = self._start_record(model, arguments)
-        arguments["epochs"] = self._capped(arguments)
+        arguments["epochs"] = self._capped(arguments, record["epochs_cap"])
         callbacks = list(arguments.get("callbacks") or [])
         arguments["callbacks"] = [*callbacks, _epoch_logger(record)]
         return original(*bound.args, **bound.kwargs)
@@ -45,7 +48,7 @@ class FitRecorder:
             "model_id": id(model),
             "model_name": getattr(model, "name", type(model).__name__),
             "epochs_requested": int(arguments.get("epochs", 1)),
-            "epochs_cap": self.max_epochs,
+            "epochs_cap": self._cap_for(model),
             "batch_size": arguments.get("batch_size"),
             "has_validation": arguments.get("validation_data") is not None
             or bool(arguments.get("validation_split")),
@@ -54,11 +57,24 @@ class FitRecorder:
         self.fits.append(record)
         return record
 
-    def _capped(self, arguments: dict[str, Any]) -> int:
+    def _cap_for(self, model: Any) -> int | None:
+        """The profile's epoch cap; larger models may get a smaller one (`caps_by_size`)."""
+        cap = self.max_epochs
+        try:
+            size = int(model.count_params())
+        except ValueError:  # not built yet: only the general cap applies
+            return cap
+        for min_params, size_cap in self.caps_by_size:
+            if size >= min_params:
+                cap = size_cap if cap is None else min(cap, size_cap)
+        return cap
+
+    @staticmethod
+    def _capped(arguments: dict[str, Any], cap: int | None) -> int:
         epochs = int(arguments.get("epochs", 1))
-        if self.max_epochs is None:
+        if cap is None:
             return epochs
-        return min(epochs, int(arguments.get("initial_epoch", 0)) + self.max_epochs)
+        return min(epochs, int(arguments.get("initial_epoch", 0)) + cap)
 
 
 def _epoch_logger(record: dict[str, Any]) -> Any:
