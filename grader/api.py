@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 from nbformat import NotebookNode
 
 from grader import datasets
@@ -85,7 +86,7 @@ def grade_loaded(
             )
             for ds in spec.datasets
         }
-        prepared = _prepared_notebook(notebook, spec, options, workspace, data)
+        prepared = _prepared_notebook(notebook, spec, options, workspace, data, secret_seed)
         budget = Budget(
             options.timeout or profile.timeout, options.cell_timeout or profile.cell_timeout
         )
@@ -118,6 +119,7 @@ def _prepared_notebook(
     options: Options,
     workspace: Workspace,
     data: dict[str, datasets.PreparedData],
+    secret_seed: int,
 ) -> NotebookNode:
     profile = spec.profiles[options.profile]
     install = {
@@ -127,13 +129,37 @@ def _prepared_notebook(
         "epoch_caps_by_size": [[c.min_params, c.max_epochs] for c in profile.epoch_caps],
         "datasets": {n: str(datasets.write_served(d, workspace.data_dir)) for n, d in data.items()},
     }
-    collect = {"out_dir": str(workspace.artifacts_dir), "variables": _variables(spec, options)}
+    collect = {
+        "out_dir": str(workspace.artifacts_dir),
+        "variables": _wanted(spec, options, "variable"),
+        "files": _wanted(spec, options, "file"),
+        "calls": _hidden_calls(spec, options, secret_seed),
+    }
     return with_harness(sanitized(notebook), install, collect)
 
 
-def _variables(spec: AssignmentSpec, options: Options) -> list[str]:
-    names = {getattr(c.params(options.profile), "variable", None) for _, _, c in spec.iter_checks()}
+def _wanted(spec: AssignmentSpec, options: Options, field: str) -> list[str]:
+    """What the collect cell must export for the checks: variable names, or file names."""
+    names = {getattr(c.params(options.profile), field, None) for _, _, c in spec.iter_checks()}
     return sorted(n for n in names if n)
+
+
+def _hidden_calls(spec: AssignmentSpec, options: Options, secret_seed: int) -> list[dict]:
+    """Arguments for function checks, drawn from the run's secret seed; only collect sees them."""
+    rng = np.random.default_rng(secret_seed)
+    calls = []
+    for check_id, _, check_spec in spec.iter_checks():
+        params = check_spec.params(options.profile)
+        if hasattr(params, "hidden_calls"):
+            calls.append(
+                {
+                    "check": check_id,
+                    "function": params.function,
+                    "args": params.hidden_calls(rng),
+                    "input_shape": params.input_shape,
+                }
+            )
+    return calls
 
 
 def _data_source(data: dict[str, datasets.PreparedData]) -> DataSource:

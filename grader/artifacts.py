@@ -28,6 +28,15 @@ class VariableArtifact:
 
 
 @dataclass(frozen=True)
+class CallArtifact:
+    """One call of a notebook function on hidden arguments: the model it made, or the error."""
+
+    args: tuple[object, ...]
+    path: Path | None
+    error: str | None
+
+
+@dataclass(frozen=True)
 class Artifacts:
     root: Path
     models: dict[str, ModelArtifact] = field(default_factory=dict)
@@ -35,6 +44,8 @@ class Artifacts:
     variables: dict[str, VariableArtifact] = field(default_factory=dict)
     globals: tuple[str, ...] = ()
     environment: dict[str, Any] = field(default_factory=dict)
+    calls: dict[str, tuple[CallArtifact, ...]] = field(default_factory=dict)
+    files: dict[str, Path | None] = field(default_factory=dict)
 
 
 def read_artifacts(root: Path) -> Artifacts | None:
@@ -50,7 +61,16 @@ def read_artifacts(root: Path) -> Artifacts | None:
         variables={n: _variable(root, n, e) for n, e in manifest["variables"].items()},
         globals=tuple(manifest["globals"]),
         environment=manifest.get("environment", {}),
+        calls={
+            check: tuple(_call(root, entry) for entry in entries)
+            for check, entries in manifest.get("calls", {}).items()
+        },
+        files={name: _inside(root, rel) for name, rel in manifest.get("files", {}).items()},
     )
+
+
+def _call(root: Path, entry: dict[str, Any]) -> CallArtifact:
+    return CallArtifact(tuple(entry["args"]), _inside(root, entry.get("file")), entry.get("error"))
 
 
 def _inside(root: Path, relative: str | None) -> Path | None:

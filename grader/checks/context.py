@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.artifacts import Artifacts
+from grader.artifacts import Artifacts, CallArtifact
 from grader.datasets import PreparedData
 from grader.keras_import import import_keras
 from grader.outcomes import CheckSkipped, SubmissionError
@@ -28,13 +28,25 @@ class Submission:
     problems: tuple[str, ...] = ()
     _models: dict[str, Any] = field(default_factory=dict)
 
+    def load_file_model(self, path: Any, what: str) -> Any:
+        """Load a `.keras` file the grader collected, safely; failures skip the check."""
+        keras = import_keras()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return keras.models.load_model(path, safe_mode=True, compile=True)
+        except Exception as error:
+            raise CheckSkipped(
+                f"{what} could not be loaded safely: {type(error).__name__}: {error}",
+                hint="Lambda layers and custom code cannot be graded; use standard Keras layers.",
+            ) from None
+
     def load_model(self, name: str) -> Any:
         if name not in self._models:
             self._models[name] = self._load(name)
         return self._models[name]
 
     def _load(self, name: str) -> Any:
-        keras = import_keras()
         artifact = self.artifacts.models[name] if self.artifacts else None
         if artifact is None or artifact.path is None:
             detail = artifact.error if artifact else "not exported"
@@ -42,15 +54,7 @@ class Submission:
                 f"the model `{name}` could not be saved: {detail}",
                 hint="build the model from standard Keras layers (no Lambda).",
             )
-        try:
-            with warnings.catch_warnings():  # Keras warns about optimizer state it skips
-                warnings.simplefilter("ignore")
-                return keras.models.load_model(artifact.path, safe_mode=True, compile=True)
-        except Exception as error:
-            raise CheckSkipped(
-                f"the model `{name}` could not be loaded safely: {type(error).__name__}: {error}",
-                hint="Lambda layers and custom code cannot be graded; use standard Keras layers.",
-            ) from None
+        return self.load_file_model(artifact.path, f"the model `{name}`")
 
     def missing(self, what: str, name: str) -> Exception:
         """The outcome for an absent variable: blame a failing cell that mentions it, if any."""
@@ -78,6 +82,7 @@ class CheckContext:
     submission: Submission
     step_model: str | None
     layer_spec: list[dict[str, Any]] | None = None
+    check_id: str = ""
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -131,6 +136,24 @@ class CheckContext:
                 hint=f"make `{name}` a NumPy array.",
             )
         return np.load(entry.path, allow_pickle=False)
+
+    def calls(self) -> tuple[CallArtifact, ...]:
+        """This check's calls of a notebook function on hidden arguments."""
+        artifacts = self.submission.artifacts
+        if artifacts is None:
+            raise self.submission.missing("the function", "?")
+        return artifacts.calls.get(self.check_id, ())
+
+    def file(self, name: str) -> Any:
+        """A file the notebook was asked to write, as collected; skipped when absent."""
+        artifacts = self.submission.artifacts
+        path = artifacts.files.get(name) if artifacts else None
+        if path is None:
+            raise CheckSkipped(
+                f"the file `{name}` was not written by the notebook",
+                hint=f"save it under exactly this name: `{name}`.",
+            )
+        return path
 
     def dataset(self, name: str) -> PreparedData:
         return self.submission.data[name]

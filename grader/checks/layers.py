@@ -27,6 +27,8 @@ def describe_layers(model: Any) -> list[dict[str, Any]]:
     """
     described: list[dict[str, Any]] = []
     for layer in model.layers:
+        if type(layer).__name__ == "InputLayer":  # functional models list their inputs
+            continue
         config = layer.get_config()
         entry = {"type": type(layer).__name__, "name": layer.name}
         entry |= {k: _plain(config[k]) for k in _ATTRIBUTES if k in config}

@@ -14,7 +14,12 @@ if TYPE_CHECKING:
 
 CheckFunction = Callable[["CheckContext", Any], "str | None"]
 
-_FAMILIES = ("grader.checks.model", "grader.checks.training", "grader.checks.data")
+_FAMILIES = (
+    "grader.checks.model",
+    "grader.checks.training",
+    "grader.checks.data",
+    "grader.checks.functions",
+)
 
 
 class Params(BaseModel):

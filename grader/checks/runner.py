@@ -31,7 +31,7 @@ def run_check(
 ) -> CheckResult:
     definition = get_check(check_spec.check)
     assert definition is not None, "unknown checks are rejected when the spec loads"
-    ctx = CheckContext(submission, step.model, _layer_spec(step))
+    ctx = CheckContext(submission, step.model, _layer_spec(step), check_id)
     base = {
         "id": check_id,
         "step": step.id,

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 from pathlib import Path
 from typing import Any
+
+from grader.harness.calls import export_calls
 
 MANIFEST = "manifest.json"
 
@@ -20,6 +23,8 @@ def export_all(arguments: dict[str, Any], namespace: dict[str, Any], recorder: A
         "models": models,
         "fits": [_fit_entry(fit, names_by_id) for fit in recorder.fits],
         "variables": {n: _export_variable(out, n, namespace) for n in arguments["variables"]},
+        "calls": export_calls(out, arguments.get("calls", []), namespace),
+        "files": _copy_files(out, arguments.get("files", [])),
         "globals": sorted(n for n in namespace if not n.startswith("_")),
         "environment": _environment(),
     }
@@ -71,6 +76,20 @@ def _named_models(namespace: dict[str, Any]) -> list[tuple[str, Any]]:
 
 def _unnamed(trained: dict[int, Any]) -> list[tuple[str, Any]]:
     return [(f"_trained_{n}", model) for n, model in enumerate(trained.values(), start=1)]
+
+
+def _copy_files(out: Path, names: list[str]) -> dict[str, str | None]:
+    """Files the notebook was asked to write (e.g. a saved model), copied for the grader."""
+    (out / "files").mkdir(exist_ok=True)
+    copied: dict[str, str | None] = {}
+    for name in names:
+        source = Path(name)
+        if source.is_file() and not source.is_symlink():
+            shutil.copyfile(source, out / "files" / source.name)
+            copied[name] = f"files/{source.name}"
+        else:
+            copied[name] = None
+    return copied
 
 
 def _save_model(model: Any, path: Path) -> dict[str, Any]:
