@@ -188,3 +188,75 @@ def test_a_missing_layer_does_not_hide_a_wrong_attribute(keras: Any, tmp_path: P
     assert "missing Rescaling: add it first" in result.message
     assert "pool_size is [2, 2]; the task asks for [8, 8]" in result.message
     assert result.hint.startswith("the task's layers, in order: Rescaling → Conv2D")
+
+
+def gap_model(keras: Any, input_shape: tuple[Any, ...] = (None, None, 3)) -> Any:
+    from keras import layers
+
+    pooling = layers.GlobalAveragePooling2D() if None in input_shape else layers.Flatten()
+    return keras.Sequential(
+        [
+            keras.Input(input_shape),
+            layers.Rescaling(1 / 255),
+            layers.Conv2D(4, 3, padding="same", activation="relu"),
+            pooling,
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
+
+
+def holdout_data() -> dict[str, Any]:
+    import numpy as np
+
+    from grader.datasets import PreparedData
+    from grader.datasets.base import Split, Splits
+
+    images = np.random.default_rng(0).integers(0, 255, (4, 32, 32, 3), dtype=np.uint8)
+    split = Split(images, np.zeros((4, 1), np.uint8))
+    names = (
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    )
+    return {"cifar10": PreparedData("cifar10", Splits(split, split), split, "fixture", names)}
+
+
+def test_any_size_runs_the_cat_photo_and_crops(keras: Any, tmp_path: Path) -> None:
+    submission = make_submission(tmp_path, {"model": gap_model(keras)}, data=holdout_data())
+    result = grade_one(submission, "any_size", {"dataset": "cifar10"})
+    assert result.status == "passed", result.message
+    assert "cat photo 32×48 → top 3:" in result.message
+
+
+def test_any_size_fails_a_fixed_input_model(keras: Any, tmp_path: Path) -> None:
+    model = gap_model(keras, (32, 32, 3))
+    submission = make_submission(tmp_path, {"model": model}, data=holdout_data())
+    result = grade_one(submission, "any_size", {"dataset": "cifar10"})
+    assert result.status == "failed"
+    assert "accept a non-square photo of shape (32, 48, 3)" in result.message
+    assert "GlobalAveragePooling2D" in result.hint
+
+
+def test_saved_model_file_must_match_the_model(keras: Any, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    model = gap_model(keras)
+    submission = make_submission(tmp_path, {"model": model})
+    other = gap_model(keras, (32, 32, 3))
+    other.save(tmp_path / "saved.keras")
+    artifacts = replace(submission.artifacts, files={"saved.keras": tmp_path / "saved.keras"})
+    submission.artifacts = artifacts
+    result = grade_one(submission, "saved_model", {"file": "saved.keras"})
+    assert result.status == "failed" and "received a model with" in result.message
+    model.save(tmp_path / "saved.keras")
+    submission._models.clear()
+    assert grade_one(submission, "saved_model", {"file": "saved.keras"}).status == "passed"
+    missing = grade_one(submission, "saved_model", {"file": "other.keras"})
+    assert missing.status == "skipped" and "was not written" in missing.message

@@ -160,3 +160,25 @@ def check_compile(ctx: CheckContext, params: CompileSettings) -> str:
         for k, v in received.items()
         if v is not None
     )
+
+
+class SavedModel(Params):
+    file: str
+
+
+@check("saved_model", SavedModel, "Saved model file")
+def check_saved_model(ctx: CheckContext, params: SavedModel) -> str:
+    """The notebook saved this step's model to the file asked for, and it loads back the same."""
+    saved = ctx.submission.load_file_model(ctx.file(params.file), f"the file `{params.file}`")
+    model = ctx.model()
+    received = [d["type"] for d in describe_layers(saved)], int(saved.count_params())
+    expected = [d["type"] for d in describe_layers(model)], int(model.count_params())
+    if received != expected:
+        raise CheckFailed(
+            f"Expected `{params.file}` to hold `{ctx.model_name()}` ({expected[1]:,} parameters), "
+            f"received a model with {received[1]:,} parameters.",
+            expected=expected[0],
+            received=received[0],
+            hint=f"call {ctx.model_name()}.save({params.file!r}) after training it.",
+        )
+    return f"`{params.file}` loads back with {received[1]:,} parameters"

@@ -19,6 +19,7 @@ _FAMILIES = (
     "grader.checks.training",
     "grader.checks.data",
     "grader.checks.functions",
+    "grader.checks.inference",
 )
 
 
