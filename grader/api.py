@@ -14,6 +14,7 @@ from grader import datasets
 from grader.artifacts import read_artifacts
 from grader.checks.context import Submission
 from grader.checks.runner import run_checks
+from grader.comparison import compare_steps
 from grader.execute import Budget, execute
 from grader.notebook import assignment_of, read_notebook, sanitized, with_harness
 from grader.outcomes import UsageError
@@ -94,6 +95,7 @@ def grade_loaded(
         artifacts = read_artifacts(workspace.artifacts_dir)
         submission = Submission(artifacts, run.cells, data, options.profile, run.problems)
         checks = run_checks(spec, submission)
+        comparison = compare_steps(spec, submission)
     finally:
         workspace.remove()
     environment = artifacts.environment if artifacts else {}
@@ -110,6 +112,7 @@ def grade_loaded(
         fits=artifacts.fits if artifacts else (),
         environment=environment,
         problems=run.problems,
+        comparison=comparison,
     )
 
 

@@ -82,6 +82,20 @@ class FitRecord:
 
 
 @dataclass(frozen=True)
+class ComparisonRow:
+    """One trained step's model, for the side-by-side table: size, speed, final scores."""
+
+    step: str
+    title: str
+    model: str
+    params: int
+    epochs: int
+    mean_epoch_seconds: float | None
+    final: dict[str, float]
+    best_validation_epoch: int | None
+
+
+@dataclass(frozen=True)
 class GradeResult:
     assignment: str
     title: str
@@ -95,6 +109,7 @@ class GradeResult:
     fits: tuple[FitRecord, ...] = ()
     environment: dict[str, Any] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
+    comparison: tuple[ComparisonRow, ...] = ()
     report_path: str | None = None
 
     @property

@@ -16,6 +16,7 @@ from grader.results import (
     CellError,
     CellResult,
     CheckResult,
+    ComparisonRow,
     EpochRecord,
     FitRecord,
     GradeResult,
@@ -236,3 +237,24 @@ def test_figures_survive_odd_fits() -> None:
     figures = plots.fit_figures(odd)
     assert all(f.curves and f.epoch_times for f in figures)
     assert [f.accuracy_metric for f in figures] == [None, None, None]
+
+
+def test_comparison_table_has_a_row_per_trained_step(result: GradeResult) -> None:
+    rows = (
+        ComparisonRow(
+            "step3",
+            "Minimal model",
+            "minimal_model",
+            1180,
+            20,
+            0.41,
+            {"accuracy": 0.5, "val_accuracy": 0.45, "loss": 1.2, "val_loss": 1.4},
+            17,
+        ),
+        ComparisonRow("step8", "Twenty filters", "model_20", 7390, 20, 0.93, {}, None),
+    )
+    rendered = html.render(replace(result, comparison=rows))
+    table = rendered.split('class="comparison"')[1].split("</table>")[0]
+    assert table.count("<tr>") == 3
+    assert "1,180" in table and "7,390" in table and "0.4500" in table and ">17<" in table
+    assert "No step's model was trained." in html.render(replace(result, comparison=()))

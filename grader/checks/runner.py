@@ -19,7 +19,7 @@ def run_checks(spec: AssignmentSpec, submission: Submission) -> tuple[CheckResul
     )
 
 
-def _layer_spec(step: StepSpec) -> list[dict[str, Any]] | None:
+def layer_spec(step: StepSpec) -> list[dict[str, Any]] | None:
     for check_spec in step.checks:
         if check_spec.check == "layers":
             return check_spec.args.get("layers")
@@ -31,7 +31,7 @@ def run_check(
 ) -> CheckResult:
     definition = get_check(check_spec.check)
     assert definition is not None, "unknown checks are rejected when the spec loads"
-    ctx = CheckContext(submission, step.model, _layer_spec(step), check_id)
+    ctx = CheckContext(submission, step.model, layer_spec(step), check_id)
     base = {
         "id": check_id,
         "step": step.id,
