@@ -260,3 +260,24 @@ def test_saved_model_file_must_match_the_model(keras: Any, tmp_path: Path) -> No
     assert grade_one(submission, "saved_model", {"file": "saved.keras"}).status == "passed"
     missing = grade_one(submission, "saved_model", {"file": "other.keras"})
     assert missing.status == "skipped" and "was not written" in missing.message
+
+
+def test_structure_matching_tells_apart_models_that_differ_only_in_attributes(
+    keras: Any, tmp_path: Path
+) -> None:
+    from grader.checks.runner import run_check
+    from grader.spec import CheckSpec, StepSpec
+
+    models = {"first": minimal(keras, activation="relu"), "second": minimal(keras)}
+    submission = make_submission(tmp_path, models)
+    step = StepSpec(
+        id="s",
+        title="t",
+        model="model",
+        checks=[
+            CheckSpec(check="layers", args={"layers": MINIMAL_LAYERS}),
+        ],
+    )
+    result = run_check("s.layers", step, step.checks[0], submission)
+    assert result.status == "passed"
+    assert "matched model variable `second`" in result.message

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from grader.artifacts import Artifacts, CallArtifact
+from grader.checks.layers import describe_layers, layer_differences
 from grader.datasets import PreparedData
 from grader.keras_import import import_keras
 from grader.outcomes import CheckSkipped, SubmissionError
@@ -27,6 +28,7 @@ class Submission:
     profile: str
     problems: tuple[str, ...] = ()
     _models: dict[str, Any] = field(default_factory=dict)
+    _layers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def load_file_model(self, path: Any, what: str) -> Any:
         """Load a `.keras` file the grader collected, safely; failures skip the check."""
@@ -40,6 +42,12 @@ class Submission:
                 f"{what} could not be loaded safely: {type(error).__name__}: {error}",
                 hint="Lambda layers and custom code cannot be graded; use standard Keras layers.",
             ) from None
+
+    def describe(self, name: str) -> list[dict[str, Any]]:
+        """The layers of an exported model, as specs name them (cached)."""
+        if name not in self._layers:
+            self._layers[name] = describe_layers(self.load_model(name))
+        return self._layers[name]
 
     def load_model(self, name: str) -> Any:
         if name not in self._models:
@@ -106,19 +114,22 @@ class CheckContext:
         return self.submission.load_model(self.model_name())
 
     def _match_by_structure(self) -> str | None:
+        """The exported model closest to the step's layer list: fewest differing layers and
+        attributes first, then the most similar type sequence; None when nothing is close."""
         artifacts = self.submission.artifacts
         if not (artifacts and self.layer_spec):
             return None
         wanted = [layer["type"] for layer in self.layer_spec]
-        scores = {}
+        ranked = []
         for name in artifacts.models:
             try:
-                found = [type(layer).__name__ for layer in self.submission.load_model(name).layers]
+                found = self.submission.describe(name)
             except CheckSkipped:
                 continue
-            scores[name] = difflib.SequenceMatcher(a=wanted, b=found).ratio()
-        best = max(scores, key=scores.__getitem__, default=None)
-        return best if best is not None and scores[best] >= 0.75 else None
+            similarity = difflib.SequenceMatcher(a=wanted, b=[f["type"] for f in found]).ratio()
+            if similarity >= 0.75:
+                ranked.append((len(layer_differences(self.layer_spec, found)), -similarity, name))
+        return min(ranked)[2] if ranked else None
 
     def fits(self) -> list[FitRecord]:
         name = self.model_name()
