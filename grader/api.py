@@ -129,7 +129,7 @@ def _prepared_notebook(
         "seed": 0,
         "deterministic": profile.deterministic,
         "max_epochs": profile.max_epochs,
-        "epoch_caps_by_size": [[c.min_params, c.max_epochs] for c in profile.epoch_caps],
+        "budget_by_size": [rule.model_dump() for rule in profile.budget_by_size],
         "datasets": {n: str(datasets.write_served(d, workspace.data_dir)) for n, d in data.items()},
     }
     collect = {
@@ -143,7 +143,10 @@ def _prepared_notebook(
 
 def _wanted(spec: AssignmentSpec, options: Options, field: str) -> list[str]:
     """What the collect cell must export for the checks: variable names, or file names."""
-    names = {getattr(c.params(options.profile), field, None) for _, _, c in spec.iter_checks()}
+    names = {
+        getattr(c.params(options.profile), field, None)
+        for _, _, c in spec.iter_checks(options.profile)
+    }
     return sorted(n for n in names if n)
 
 
@@ -151,7 +154,7 @@ def _hidden_calls(spec: AssignmentSpec, options: Options, secret_seed: int) -> l
     """Arguments for function checks, drawn from the run's secret seed; only collect sees them."""
     rng = np.random.default_rng(secret_seed)
     calls = []
-    for check_id, _, check_spec in spec.iter_checks():
+    for check_id, _, check_spec in spec.iter_checks(options.profile):
         params = check_spec.params(options.profile)
         if hasattr(params, "hidden_calls"):
             calls.append(

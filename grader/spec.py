@@ -31,17 +31,19 @@ class DataSizes(Strict):
     holdout: int = Field(default=1000, gt=0)
 
 
-class EpochCap(Strict):
-    """Models with at least `min_params` parameters train at most `max_epochs` per fit."""
+class SizeBudget(Strict):
+    """Models with at least `min_params` parameters train at most `max_epochs` per fit, on
+    the first `max_samples` training and validation samples when that is set."""
 
     min_params: int = Field(ge=0)
     max_epochs: int = Field(gt=0)
+    max_samples: int | None = Field(default=None, gt=0)
 
 
 class ProfileSpec(Strict):
     description: str
     max_epochs: int | None = Field(default=None, gt=0)
-    epoch_caps: list[EpochCap] = []
+    budget_by_size: list[SizeBudget] = []
     data: DataChoice = "auto"
     sizes: dict[str, DataSizes] = {}
     timeout: float = Field(default=900, gt=0)
@@ -57,6 +59,7 @@ class CheckSpec(Strict):
     required: bool = True
     args: dict[str, Any] = {}
     profile_args: dict[ProfileName, dict[str, Any]] = {}
+    profiles: list[ProfileName] = ["quick", "full"]
     hint: str | None = None
 
     @property
@@ -106,15 +109,24 @@ class AssignmentSpec(Strict):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"check ids must be unique; repeated: {duplicates}")
+        quick = {check_id for check_id, _, _ in self.iter_checks("quick")}
         for mutant in self.mutants:
-            unknown = sorted(set(mutant.catches) - set(ids))
+            unknown = sorted(set(mutant.catches) - quick)
             if unknown:
-                raise ValueError(f"mutant {mutant.id!r} names unknown checks {unknown}")
+                raise ValueError(
+                    f"mutant {mutant.id!r} names checks the quick self-test does not run: {unknown}"
+                )
         return self
 
-    def iter_checks(self) -> list[tuple[str, StepSpec, CheckSpec]]:
-        """Every check with its stable id `<step>.<check>`, in spec order."""
-        return [(f"{step.id}.{c.key}", step, c) for step in self.steps for c in step.checks]
+    def iter_checks(self, profile: str | None = None) -> list[tuple[str, StepSpec, CheckSpec]]:
+        """Checks with their stable ids `<step>.<check>`, in spec order: all of them, or
+        those the given profile runs."""
+        return [
+            (f"{step.id}.{c.key}", step, c)
+            for step in self.steps
+            for c in step.checks
+            if profile is None or profile in c.profiles
+        ]
 
     @cached_property
     def reference(self) -> Path:

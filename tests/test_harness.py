@@ -10,7 +10,7 @@ import pytest
 
 from grader.artifacts import read_artifacts
 from grader.harness import export, shims
-from grader.harness.fit import FitRecorder
+from grader.harness.fit import FitRecorder, SizeRule
 
 
 @pytest.fixture()
@@ -145,12 +145,16 @@ def test_larger_models_get_the_smaller_epoch_cap(keras: Any) -> None:
     class Probe(keras.Sequential):
         pass
 
-    recorder = FitRecorder(max_epochs=4, caps_by_size=[(50, 2), (10_000, 1)])
+    recorder = FitRecorder(
+        max_epochs=4, rules=[SizeRule(50, 2, max_samples=4), SizeRule(10_000, 1)]
+    )
     recorder.patch(Probe)
     train(Probe, keras, epochs=10)  # 15 parameters: the general cap
     wide = Probe([keras.Input((4,)), keras.layers.Dense(20), keras.layers.Dense(3)])
     wide.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     x = np.zeros((8, 4), "float32")
-    wide.fit(x, np.zeros(8), epochs=10, verbose=0)  # 163 parameters: capped at 2
+    wide.fit(x, np.zeros(8), epochs=10, batch_size=1, verbose=0)  # 163 parameters
     assert [len(f["epochs"]) for f in recorder.fits] == [4, 2]
     assert [f["epochs_cap"] for f in recorder.fits] == [4, 2]
+    assert recorder.fits[1]["samples_cap"] == 4
+    assert wide.optimizer.iterations.numpy() == 2 * 4  # 2 epochs of 4 one-sample batches

@@ -72,7 +72,8 @@ def test_mutant_naming_an_unknown_check(tmp_path: Path) -> None:
     def mutate(raw: dict) -> None:
         raw["mutants"][0]["catches"] = ["step3.nonexistent"]
 
-    with pytest.raises(SpecError, match=re.escape("unknown checks ['step3.nonexistent']")):
+    message = "the quick self-test does not run: ['step3.nonexistent']"
+    with pytest.raises(SpecError, match=re.escape(message)):
         load_spec(write_spec(tmp_path, mutate))
 
 
@@ -88,3 +89,11 @@ def test_yaml_that_does_not_parse(tmp_path: Path) -> None:
     (folder / "assignment.yaml").write_text("id: [unclosed\n")
     with pytest.raises(SpecError, match=re.escape("x/assignment.yaml: cannot be read")):
         load_spec(folder / "assignment.yaml")
+
+
+def test_full_only_checks_are_left_out_of_the_quick_profile() -> None:
+    spec = load_spec(BUNDLED)
+    quick = {check_id for check_id, _, _ in spec.iter_checks("quick")}
+    full = {check_id for check_id, _, _ in spec.iter_checks("full")}
+    assert "step10.accuracy" in full - quick
+    assert quick < full

@@ -15,7 +15,7 @@ from grader.spec import AssignmentSpec, CheckSpec, StepSpec
 def run_checks(spec: AssignmentSpec, submission: Submission) -> tuple[CheckResult, ...]:
     return tuple(
         run_check(check_id, step, check_spec, submission)
-        for check_id, step, check_spec in spec.iter_checks()
+        for check_id, step, check_spec in spec.iter_checks(submission.profile)
     )
 
 

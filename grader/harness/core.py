@@ -12,8 +12,8 @@ from grader.harness import export, fit, serve, shims
 class Harness:
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
-        caps = [tuple(pair) for pair in config.get("epoch_caps_by_size", [])]
-        self.recorder = fit.FitRecorder(config.get("max_epochs"), caps)  # type: ignore[arg-type]
+        rules = [fit.SizeRule(**rule) for rule in config.get("budget_by_size", [])]
+        self.recorder = fit.FitRecorder(config.get("max_epochs"), rules)
 
     def install(self) -> None:
         import keras

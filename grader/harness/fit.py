@@ -1,21 +1,37 @@
-"""Recording every `fit`: per-epoch logs and wall times, with epochs capped by the profile."""
+"""Recording every `fit`: per-epoch logs and wall times, within the profile's training budget."""
 
 from __future__ import annotations
 
 import functools
 import inspect
 import time
+from dataclasses import dataclass
 from typing import Any
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What one `fit` may use: epochs, and (for large models) the first `max_samples` samples."""
+
+    max_epochs: int | None = None
+    max_samples: int | None = None
+
+
+@dataclass(frozen=True)
+class SizeRule:
+    """Models with at least `min_params` parameters get this tighter budget."""
+
+    min_params: int
+    max_epochs: int
+    max_samples: int | None = None
 
 
 class FitRecorder:
     """Wraps `keras.Model.fit`; keeps a record per call and every model that was trained."""
 
-    def __init__(
-        self, max_epochs: int | None, caps_by_size: list[tuple[int, int]] | None = None
-    ) -> None:
+    def __init__(self, max_epochs: int | None, rules: list[SizeRule] | None = None) -> None:
         self.max_epochs = max_epochs
-        self.caps_by_size = sorted(caps_by_size or [])
+        self.rules = sorted(rules or [], key=lambda rule: rule.min_params)
         self.fits: list[dict[str, Any]] = []
         self.models: dict[int, Any] = {}
 
@@ -35,20 +51,26 @@ class FitRecorder:
     def run(self, original: Any, model: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
         bound = inspect.signature(original).bind(model, *args, **kwargs)
         arguments = bound.arguments
-        record = self._start_record(model, arguments)
-        arguments["epochs"] = self._capped(arguments, record["epochs_cap"])
+        budget = self._budget_for(model)
+        record = self._start_record(model, arguments, budget)
+        arguments["epochs"] = _capped_epochs(arguments, budget.max_epochs)
+        if budget.max_samples is not None:
+            _cut_samples(arguments, budget.max_samples)
         callbacks = list(arguments.get("callbacks") or [])
         arguments["callbacks"] = [*callbacks, _epoch_logger(record)]
         return original(*bound.args, **bound.kwargs)
 
-    def _start_record(self, model: Any, arguments: dict[str, Any]) -> dict[str, Any]:
+    def _start_record(
+        self, model: Any, arguments: dict[str, Any], budget: Budget
+    ) -> dict[str, Any]:
         self.models[id(model)] = model
         record = {
             "id": len(self.fits) + 1,
             "model_id": id(model),
             "model_name": getattr(model, "name", type(model).__name__),
             "epochs_requested": int(arguments.get("epochs", 1)),
-            "epochs_cap": self._cap_for(model),
+            "epochs_cap": budget.max_epochs,
+            "samples_cap": budget.max_samples,
             "batch_size": arguments.get("batch_size"),
             "has_validation": arguments.get("validation_data") is not None
             or bool(arguments.get("validation_split")),
@@ -57,24 +79,43 @@ class FitRecorder:
         self.fits.append(record)
         return record
 
-    def _cap_for(self, model: Any) -> int | None:
-        """The profile's epoch cap; larger models may get a smaller one (`caps_by_size`)."""
-        cap = self.max_epochs
+    def _budget_for(self, model: Any) -> Budget:
+        """The profile's budget; the last size rule the model reaches tightens it."""
+        budget = Budget(self.max_epochs)
         try:
             size = int(model.count_params())
         except ValueError:  # not built yet: only the general cap applies
-            return cap
-        for min_params, size_cap in self.caps_by_size:
-            if size >= min_params:
-                cap = size_cap if cap is None else min(cap, size_cap)
-        return cap
+            return budget
+        for rule in self.rules:
+            if size >= rule.min_params:
+                epochs = (
+                    rule.max_epochs
+                    if budget.max_epochs is None
+                    else min(budget.max_epochs, rule.max_epochs)
+                )
+                budget = Budget(epochs, rule.max_samples)
+        return budget
 
-    @staticmethod
-    def _capped(arguments: dict[str, Any], cap: int | None) -> int:
-        epochs = int(arguments.get("epochs", 1))
-        if cap is None:
-            return epochs
-        return min(epochs, int(arguments.get("initial_epoch", 0)) + cap)
+
+def _capped_epochs(arguments: dict[str, Any], cap: int | None) -> int:
+    epochs = int(arguments.get("epochs", 1))
+    if cap is None:
+        return epochs
+    return min(epochs, int(arguments.get("initial_epoch", 0)) + cap)
+
+
+def _cut_samples(arguments: dict[str, Any], limit: int) -> None:
+    """Train and validate on the first `limit` samples, where the data are arrays."""
+    for key in ("x", "y", "sample_weight"):
+        if _is_sliceable(arguments.get(key)):
+            arguments[key] = arguments[key][:limit]
+    validation = arguments.get("validation_data")
+    if isinstance(validation, tuple) and all(_is_sliceable(part) for part in validation):
+        arguments["validation_data"] = tuple(part[:limit] for part in validation)
+
+
+def _is_sliceable(value: Any) -> bool:
+    return hasattr(value, "shape") and hasattr(value, "__getitem__") and len(value.shape) > 0
 
 
 def _epoch_logger(record: dict[str, Any]) -> Any:
