@@ -106,4 +106,5 @@ def _fit(entry: dict[str, Any]) -> FitRecord:
         batch_size=entry.get("batch_size"),
         epochs=epochs,
         variables=tuple(entry.get("variables") or ()),
+        samples_cap=entry.get("samples_cap"),
     )

@@ -65,6 +65,7 @@ class FitRecord:
     batch_size: int | None
     epochs: tuple[EpochRecord, ...]
     variables: tuple[str, ...] = ()
+    samples_cap: int | None = None
 
     @property
     def mean_epoch_seconds(self) -> float | None:

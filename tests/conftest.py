@@ -10,14 +10,22 @@ from typing import Any
 import numpy as np
 import pytest
 
+from grader import api
 from grader.artifacts import Artifacts, ModelArtifact, VariableArtifact
 from grader.checks.context import Submission
 from grader.checks.runner import run_check
 from grader.results import CheckResult, FitRecord
+from grader.selftest import SelftestResult
 from grader.spec import CheckSpec, StepSpec
 
 ROOT = Path(__file__).parent.parent
 NOTEBOOKS = Path(__file__).parent / "notebooks"
+
+
+@pytest.fixture(scope="session")
+def cifar_selftest() -> SelftestResult:
+    """The CIFAR-10 self-test: the reference and every mutant graded (about 12 kernel runs)."""
+    return api.selftest("cifar10-cnn")
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from grader import api
 from grader.notebook import read_notebook
 from grader.outcomes import SpecError
 from grader.selftest import SelftestResult, mutated
@@ -33,11 +32,6 @@ def test_mutation_leaves_the_reference_untouched() -> None:
     assert [c.source for c in mutant.cells] != before
 
 
-@pytest.fixture(scope="module")
-def cifar_selftest() -> SelftestResult:
-    return api.selftest("cifar10-cnn")
-
-
 @pytest.mark.slow
 def test_reference_passes_every_check(cifar_selftest: SelftestResult) -> None:
     assert cifar_selftest.reference_failures == []
@@ -45,7 +39,7 @@ def test_reference_passes_every_check(cifar_selftest: SelftestResult) -> None:
 
 @pytest.mark.slow
 def test_every_mutant_is_caught_by_the_checks_it_names(cifar_selftest: SelftestResult) -> None:
-    assert len(cifar_selftest.mutants) >= 4
+    assert len(cifar_selftest.mutants) >= 8
     missed = {m.mutant.id: m.missed for m in cifar_selftest.mutants if m.missed}
     assert missed == {}
     assert cifar_selftest.ok
