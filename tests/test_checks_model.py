@@ -210,22 +210,11 @@ def holdout_data() -> dict[str, Any]:
 
     from grader.datasets import PreparedData
     from grader.datasets.base import Split, Splits
+    from grader.datasets.cifar10 import CLASS_NAMES
 
     images = np.random.default_rng(0).integers(0, 255, (4, 32, 32, 3), dtype=np.uint8)
     split = Split(images, np.zeros((4, 1), np.uint8))
-    names = (
-        "airplane",
-        "automobile",
-        "bird",
-        "cat",
-        "deer",
-        "dog",
-        "frog",
-        "horse",
-        "ship",
-        "truck",
-    )
-    return {"cifar10": PreparedData("cifar10", Splits(split, split), split, "fixture", names)}
+    return {"cifar10": PreparedData("cifar10", Splits(split, split), split, "fixture", CLASS_NAMES)}
 
 
 def test_any_size_runs_the_cat_photo_and_crops(keras: Any, tmp_path: Path) -> None:

@@ -80,7 +80,7 @@ def test_reference_report_compares_the_steps(reference: tuple[GradeResult, Path]
     result, _ = reference
     rows = {row.step: row for row in result.comparison}
     assert list(rows) == [
-        "step6",
+        "step3",
         "step8",
         "step9-sigmoid",
         "step9-relu",
@@ -89,8 +89,8 @@ def test_reference_report_compares_the_steps(reference: tuple[GradeResult, Path]
         "step11",
         "step12",
     ]
-    assert (rows["step6"].params, rows["step8"].params) == (1180, 7390)
-    assert rows["step8"].mean_epoch_seconds and rows["step6"].final["val_accuracy"] > 0.1
+    assert (rows["step3"].params, rows["step8"].params) == (1180, 7390)
+    assert rows["step8"].mean_epoch_seconds and rows["step3"].final["val_accuracy"] > 0.1
     page = Path(result.report_path or "").read_text()
     table = page.split('class="comparison"')[1].split("</table>")[0]
     assert table.count("<tr>") == 1 + 8

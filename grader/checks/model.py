@@ -75,32 +75,31 @@ def _show(shape: Any) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
 
 
+def _compare_shape(
+    kind: str, wanted: list[int | None], received: tuple[Any, ...], hint: str
+) -> str:
+    if not _shape_matches(wanted, received):
+        raise CheckFailed(
+            f"Expected {kind} shape {_show(wanted)}, received {_show(received)}.",
+            expected=wanted,
+            received=list(received),
+            hint=hint,
+        )
+    return f"{kind} {_show(received)}"
+
+
 @check("input_shape", Shape, "Input shape")
 def check_input_shape(ctx: CheckContext, params: Shape) -> str:
     """The model's input has the shape asked for; `null` in the spec matches any size."""
-    received = tuple(ctx.model().inputs[0].shape)
-    if not _shape_matches(params.shape, received):
-        raise CheckFailed(
-            f"Expected input shape {_show(params.shape)}, received {_show(received)}.",
-            expected=params.shape,
-            received=list(received),
-            hint=f"start the model with keras.Input(shape={_show(params.shape[1:])}).",
-        )
-    return f"input {_show(received)}"
+    hint = f"start the model with keras.Input(shape={_show(params.shape[1:])})."
+    return _compare_shape("input", params.shape, tuple(ctx.model().inputs[0].shape), hint)
 
 
 @check("output_shape", Shape, "Output shape")
 def check_output_shape(ctx: CheckContext, params: Shape) -> str:
     """The model's output has the shape asked for; `null` in the spec matches any size."""
-    received = tuple(ctx.model().outputs[0].shape)
-    if not _shape_matches(params.shape, received):
-        raise CheckFailed(
-            f"Expected output shape {_show(params.shape)}, received {_show(received)}.",
-            expected=params.shape,
-            received=list(received),
-            hint="the last layer decides the output: one unit per class for a classifier.",
-        )
-    return f"output {_show(received)}"
+    hint = "the last layer decides the output: one unit per class for a classifier."
+    return _compare_shape("output", params.shape, tuple(ctx.model().outputs[0].shape), hint)
 
 
 @check("layers", LayerList, "Layers")

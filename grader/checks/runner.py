@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import traceback
 from typing import Any
 
@@ -32,55 +33,40 @@ def run_check(
     definition = get_check(check_spec.check)
     assert definition is not None, "unknown checks are rejected when the spec loads"
     ctx = CheckContext(submission, step.model, layer_spec(step), check_id)
-    base = {
-        "id": check_id,
-        "step": step.id,
-        "step_title": step.title,
-        "title": check_spec.title or definition.title,
-        "max_points": check_spec.points,
-        "required": check_spec.required,
-    }
+    base = functools.partial(
+        CheckResult,
+        id=check_id,
+        step=step.id,
+        step_title=step.title,
+        title=check_spec.title or definition.title,
+        max_points=check_spec.points,
+        required=check_spec.required,
+        points=0.0,
+    )
     try:
         message = definition.function(ctx, check_spec.params(submission.profile)) or "passed"
     except CheckFailed as failure:
-        return CheckResult(
-            **base,
+        return base(
             status="failed",
-            points=0.0,
             message=_noted(failure.message, ctx),
             expected=failure.expected,
             received=failure.received,
             hint=failure.hint or check_spec.hint,
         )
     except CheckSkipped as skipped:
-        return CheckResult(
-            **base,
-            status="skipped",
-            points=0.0,
-            message=skipped.reason,
-            hint=skipped.hint or check_spec.hint,
-        )
+        return base(status="skipped", message=skipped.reason, hint=skipped.hint or check_spec.hint)
     except SubmissionError as error:
-        return CheckResult(
-            **base,
-            status="submission_error",
-            points=0.0,
-            message=error.message,
-            hint=error.hint,
-            cell=error.cell,
+        return base(
+            status="submission_error", message=error.message, hint=error.hint, cell=error.cell
         )
     except Exception as error:  # a bug of ours: withhold the score rather than zero it
         detail = "".join(traceback.format_exception_only(type(error), error)).strip()
-        return CheckResult(
-            **base,
+        return base(
             status="grader_error",
-            points=0.0,
             message=f"the grader failed on this check: {detail}",
             hint="this is not your fault; please report it to the instructor.",
         )
-    return CheckResult(
-        **base, status="passed", points=check_spec.points, message=_noted(message, ctx)
-    )
+    return base(status="passed", points=check_spec.points, message=_noted(message, ctx))
 
 
 def _noted(message: str, ctx: CheckContext) -> str:
