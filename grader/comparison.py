@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from grader.checks.context import CheckContext, Submission
-from grader.checks.runner import layer_spec
 from grader.outcomes import CheckSkipped, SubmissionError
 from grader.results import ComparisonRow
 from grader.spec import AssignmentSpec
@@ -18,7 +17,7 @@ def compare_steps(spec: AssignmentSpec, submission: Submission) -> tuple[Compari
     for step in spec.steps:
         if step.model is None:
             continue
-        context = CheckContext(submission, step.model, layer_spec(step))
+        context = CheckContext(submission, step.model, spec.layers_of(step.model))
         try:
             name = context.model_name()
             fits = context.fits()

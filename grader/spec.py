@@ -128,6 +128,14 @@ class AssignmentSpec(Strict):
             if profile is None or profile in c.profiles
         ]
 
+    def layers_of(self, model: str | None) -> list[dict[str, Any]] | None:
+        """The layer list some step's `layers` check gives for this model variable."""
+        for step in self.steps:
+            for check_spec in step.checks:
+                if step.model == model and check_spec.check == "layers":
+                    return check_spec.args.get("layers")
+        return None
+
     @cached_property
     def reference(self) -> Path:
         return self.root.parent.parent / "reference" / f"{self.id}.ipynb"

@@ -29,6 +29,7 @@ class Submission:
     problems: tuple[str, ...] = ()
     _models: dict[str, Any] = field(default_factory=dict)
     _layers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    matches: dict[str, str | None] = field(default_factory=dict)
 
     def load_file_model(self, path: Any, what: str) -> Any:
         """Load a `.keras` file the grader collected, safely; failures skip the check."""
@@ -104,7 +105,9 @@ class CheckContext:
         artifacts = self.submission.artifacts
         if artifacts and self.step_model in artifacts.models:
             return self.step_model
-        match = self._match_by_structure()
+        if self.step_model not in self.submission.matches:
+            self.submission.matches[self.step_model] = self._match_by_structure()
+        match = self.submission.matches[self.step_model]
         if match is None:
             raise self.submission.missing("the model", self.step_model)
         self.notes.append(f"matched model variable `{match}` (no `{self.step_model}` found)")
@@ -115,11 +118,13 @@ class CheckContext:
 
     def _match_by_structure(self) -> str | None:
         """The exported model closest to the step's layer list: fewest differing layers and
-        attributes first, then the most similar type sequence; None when nothing is close."""
+        attributes first, then the most similar type sequence, then one that was trained;
+        None when nothing is close."""
         artifacts = self.submission.artifacts
         if not (artifacts and self.layer_spec):
             return None
         wanted = [layer["type"] for layer in self.layer_spec]
+        trained = {name for fit in artifacts.fits for name in fit.variables}
         ranked = []
         for name in artifacts.models:
             try:
@@ -128,8 +133,9 @@ class CheckContext:
                 continue
             similarity = difflib.SequenceMatcher(a=wanted, b=[f["type"] for f in found]).ratio()
             if similarity >= 0.75:
-                ranked.append((len(layer_differences(self.layer_spec, found)), -similarity, name))
-        return min(ranked)[2] if ranked else None
+                differences = len(layer_differences(self.layer_spec, found))
+                ranked.append((differences, -similarity, name not in trained, name))
+        return min(ranked)[-1] if ranked else None
 
     def fits(self) -> list[FitRecord]:
         name = self.model_name()

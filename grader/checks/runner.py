@@ -15,12 +15,12 @@ from grader.spec import AssignmentSpec, CheckSpec, StepSpec
 
 def run_checks(spec: AssignmentSpec, submission: Submission) -> tuple[CheckResult, ...]:
     return tuple(
-        run_check(check_id, step, check_spec, submission)
+        run_check(check_id, step, check_spec, submission, spec.layers_of(step.model))
         for check_id, step, check_spec in spec.iter_checks(submission.profile)
     )
 
 
-def layer_spec(step: StepSpec) -> list[dict[str, Any]] | None:
+def _own_layers(step: StepSpec) -> list[dict[str, Any]] | None:
     for check_spec in step.checks:
         if check_spec.check == "layers":
             return check_spec.args.get("layers")
@@ -28,11 +28,16 @@ def layer_spec(step: StepSpec) -> list[dict[str, Any]] | None:
 
 
 def run_check(
-    check_id: str, step: StepSpec, check_spec: CheckSpec, submission: Submission
+    check_id: str,
+    step: StepSpec,
+    check_spec: CheckSpec,
+    submission: Submission,
+    layers: list[dict[str, Any]] | None = None,
 ) -> CheckResult:
+    """Run one check; `layers` (the step model's layer list) lets a renamed model be found."""
     definition = get_check(check_spec.check)
     assert definition is not None, "unknown checks are rejected when the spec loads"
-    ctx = CheckContext(submission, step.model, layer_spec(step), check_id)
+    ctx = CheckContext(submission, step.model, layers or _own_layers(step), check_id)
     base = functools.partial(
         CheckResult,
         id=check_id,
