@@ -270,3 +270,15 @@ def test_structure_matching_tells_apart_models_that_differ_only_in_attributes(
     result = run_check("s.layers", step, step.checks[0], submission)
     assert result.status == "passed"
     assert "matched model variable `second`" in result.message
+
+
+def test_none_in_a_shape_requires_a_variable_size(keras: Any, tmp_path: Path) -> None:
+    args = {"shape": [None, "None", "None", 3]}
+    any_size = make_submission(tmp_path / "a", {"model": gap_model(keras)})
+    assert grade_one(any_size, "input_shape", args).status == "passed"
+    fixed = make_submission(tmp_path / "b", {"model": gap_model(keras, (32, 32, 3))})
+    result = grade_one(fixed, "input_shape", args)
+    assert (
+        result.message == "Expected input shape (None, None, None, 3), received (None, 32, 32, 3)."
+    )
+    assert "keras.Input(shape=(None, None, 3))" in (result.hint or "")

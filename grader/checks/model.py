@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -20,7 +20,9 @@ class ParamCounts(Params):
 
 
 class Shape(Params):
-    shape: list[int | None]
+    """`null` matches any size; `None` (the YAML string) requires a variable-size dimension."""
+
+    shape: list[int | Literal["None"] | None]
 
 
 class LayerList(Params):
@@ -65,10 +67,16 @@ def check_params(ctx: CheckContext, params: ParamCounts) -> str:
     return f"{counts['total']:,} parameters ({counts['trainable']:,} trainable)"
 
 
-def _shape_matches(wanted: list[int | None], received: tuple[Any, ...]) -> bool:
-    return len(wanted) == len(received) and all(
-        w is None or w == r for w, r in zip(wanted, received, strict=True)
-    )
+def _dimension_matches(wanted: int | str | None, received: Any) -> bool:
+    if wanted is None:
+        return True
+    if wanted == "None":
+        return received is None
+    return wanted == received
+
+
+def _shape_matches(wanted: list[int | str | None], received: tuple[Any, ...]) -> bool:
+    return len(wanted) == len(received) and all(map(_dimension_matches, wanted, received))
 
 
 def _show(shape: Any) -> str:
