@@ -19,6 +19,8 @@ def import_keras() -> ModuleType:
     """`import keras`, once, with descriptor 2 silenced for the duration."""
     with _stderr_silenced():
         import keras
+        import tensorflow as tf
+    tf.get_logger().setLevel("ERROR")  # e.g. retracing notices; failures still raise
     return keras
 
 
