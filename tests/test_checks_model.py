@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from grader.checks.runner import run_check
+from grader.spec import CheckSpec, StepSpec
 from tests.conftest import grade_one, make_submission
 
 MINIMAL_LAYERS = [
@@ -29,6 +31,12 @@ MINIMAL_LAYERS = [
     {"type": "Flatten"},
     {"type": "Dense", "units": 10, "activation": "softmax"},
 ]
+
+
+def step_of_model(model: str, *more: CheckSpec) -> StepSpec:
+    """A step whose model is `model`, with the minimal model's layers check and `more`."""
+    layers = CheckSpec(check="layers", args={"layers": MINIMAL_LAYERS})
+    return StepSpec(id="s", title="t", model=model, checks=[layers, *more])
 
 
 def minimal(
@@ -153,18 +161,7 @@ def test_missing_model_is_skipped_with_a_hint(keras: Any, tmp_path: Path) -> Non
 
 def test_renamed_model_is_matched_by_structure(keras: Any, tmp_path: Path) -> None:
     submission = make_submission(tmp_path, {"net": minimal(keras)})
-    from grader.checks.runner import run_check
-    from grader.spec import CheckSpec, StepSpec
-
-    step = StepSpec(
-        id="s",
-        title="t",
-        model="model",
-        checks=[
-            CheckSpec(check="layers", args={"layers": MINIMAL_LAYERS}),
-            CheckSpec(check="params", args={"total": 1180}),
-        ],
-    )
+    step = step_of_model("model", CheckSpec(check="params", args={"total": 1180}))
     result = run_check("s.params", step, step.checks[1], submission)
     assert result.status == "passed"
     assert "matched model variable `net`" in result.message
@@ -254,19 +251,10 @@ def test_saved_model_file_must_match_the_model(keras: Any, tmp_path: Path) -> No
 def test_structure_matching_tells_apart_models_that_differ_only_in_attributes(
     keras: Any, tmp_path: Path
 ) -> None:
-    from grader.checks.runner import run_check
-    from grader.spec import CheckSpec, StepSpec
 
     models = {"first": minimal(keras, activation="relu"), "second": minimal(keras)}
     submission = make_submission(tmp_path, models)
-    step = StepSpec(
-        id="s",
-        title="t",
-        model="model",
-        checks=[
-            CheckSpec(check="layers", args={"layers": MINIMAL_LAYERS}),
-        ],
-    )
+    step = step_of_model("model")
     result = run_check("s.layers", step, step.checks[0], submission)
     assert result.status == "passed"
     assert "matched model variable `second`" in result.message

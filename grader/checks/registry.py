@@ -36,14 +36,6 @@ class CheckDef:
     function: CheckFunction
     params: type[Params]
 
-    @property
-    def summary(self) -> str:
-        return (self.function.__doc__ or self.name).strip().splitlines()[0]
-
-    @property
-    def explanation(self) -> str:
-        return (self.function.__doc__ or self.name).strip()
-
 
 _REGISTRY: dict[str, CheckDef] = {}
 
