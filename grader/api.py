@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 import time
 from dataclasses import dataclass, field, replace
@@ -13,10 +14,21 @@ from nbformat import NotebookNode
 from grader import datasets
 from grader.artifacts import read_artifacts
 from grader.checks.context import Submission
+from grader.checks.registry import FunctionParams, HiddenCall
 from grader.checks.runner import run_checks
 from grader.comparison import compare_steps
+from grader.datasets.placement import place_data
 from grader.execute import Budget, execute
-from grader.notebook import assignment_of, read_notebook, sanitized, with_harness
+from grader.harness.flavour import LEGACY_ENVIRONMENT
+from grader.notebook import (
+    assignment_of,
+    graded_functions,
+    harness_source,
+    read_notebook,
+    relocated,
+    sanitized,
+    with_harness,
+)
 from grader.outcomes import UsageError
 from grader.results import DataSource, GradeResult
 from grader.selftest import MutantOutcome, SelftestResult, mutated
@@ -84,16 +96,28 @@ def grade_loaded(
                 options.data,
                 options.data_dir,
                 secret_seed,
+                workspace.data_dir,
             )
             for ds in spec.datasets
         }
-        prepared = _prepared_notebook(notebook, spec, options, workspace, data, secret_seed)
+        prepared = _prepared_notebook(notebook, spec, options, workspace, data)
         budget = Budget(
             options.timeout or profile.timeout, options.cell_timeout or profile.cell_timeout
         )
-        run = execute(prepared, workspace.root, budget)
+        hidden: dict[str, list[HiddenCall]] = {}
+        collect = functools.partial(
+            _collect_source,
+            spec,
+            options,
+            workspace,
+            graded_functions(notebook),
+            secret_seed,
+            hidden,
+        )
+        environment = LEGACY_ENVIRONMENT if spec.keras == 2 else {}
+        run = execute(prepared, workspace.root, budget, environment, collect)
         artifacts = read_artifacts(workspace.artifacts_dir)
-        submission = Submission(artifacts, run.cells, data, options.profile, run.problems)
+        submission = Submission(artifacts, run.cells, data, options.profile, run.problems, hidden)
         checks = run_checks(spec, submission)
         comparison = compare_steps(spec, submission)
     finally:
@@ -122,23 +146,21 @@ def _prepared_notebook(
     options: Options,
     workspace: Workspace,
     data: dict[str, datasets.PreparedData],
-    secret_seed: int,
 ) -> NotebookNode:
     profile = spec.profiles[options.profile]
+    served = place_data(data, workspace)
     install = {
         "seed": 0,
+        "keras": spec.keras,
         "deterministic": profile.deterministic,
         "max_epochs": profile.max_epochs,
         "budget_by_size": [rule.model_dump() for rule in profile.budget_by_size],
-        "datasets": {n: str(datasets.write_served(d, workspace.data_dir)) for n, d in data.items()},
+        "datasets": served.load_data,
+        "downloads": served.downloads,
+        "cache_dir": str(workspace.root / ".keras"),
     }
-    collect = {
-        "out_dir": str(workspace.artifacts_dir),
-        "variables": _wanted(spec, options, "variable"),
-        "files": _wanted(spec, options, "file"),
-        "calls": _hidden_calls(spec, options, secret_seed),
-    }
-    return with_harness(sanitized(notebook), install, collect)
+    code = relocated(sanitized(notebook), workspace.folder_map())
+    return with_harness(code, install, {})
 
 
 def _wanted(spec: AssignmentSpec, options: Options, field: str) -> list[str]:
@@ -150,22 +172,61 @@ def _wanted(spec: AssignmentSpec, options: Options, field: str) -> list[str]:
     return sorted(n for n in names if n)
 
 
-def _hidden_calls(spec: AssignmentSpec, options: Options, secret_seed: int) -> list[dict]:
-    """Arguments for function checks, drawn from the run's secret seed; only collect sees them."""
+def _collect_source(
+    spec: AssignmentSpec,
+    options: Options,
+    workspace: Workspace,
+    graded: dict[str, str],
+    secret_seed: int,
+    hidden: dict[str, list[HiddenCall]],
+) -> str:
+    """The collect cell, written only once the student's cells have run: the hidden inputs of
+    function checks are made now, in a fresh folder, from the run's secret seed."""
+    calls = _hidden_calls(spec, options, workspace, graded, secret_seed, hidden)
+    arguments = {
+        "out_dir": str(workspace.artifacts_dir),
+        "variables": _wanted(spec, options, "variable"),
+        "files": _wanted(spec, options, "file"),
+        "calls": calls,
+    }
+    return harness_source("collect", arguments)
+
+
+def _hidden_calls(
+    spec: AssignmentSpec,
+    options: Options,
+    workspace: Workspace,
+    graded: dict[str, str],
+    secret_seed: int,
+    hidden: dict[str, list[HiddenCall]],
+) -> list[dict]:
     rng = np.random.default_rng(secret_seed)
+    folder = workspace.hidden_dir()
     calls = []
     for check_id, _, check_spec in spec.iter_checks(options.profile):
         params = check_spec.params(options.profile)
-        if hasattr(params, "hidden_calls"):
-            calls.append(
-                {
-                    "check": check_id,
-                    "function": params.function,
-                    "args": params.hidden_calls(rng),
-                    "input_shape": params.input_shape,
-                }
-            )
+        if not isinstance(params, FunctionParams):
+            continue
+        own = folder / check_id
+        own.mkdir()
+        hidden[check_id] = params.hidden_calls(rng, own)
+        calls.append(
+            {
+                "check": check_id,
+                "functions": _function_names(spec, params.function, graded),
+                "args": [call.args for call in hidden[check_id]],
+                "kind": params.kind,
+                "input_shape": params.input_shape,
+            }
+        )
     return calls
+
+
+def _function_names(spec: AssignmentSpec, name: str, graded: dict[str, str]) -> list[str]:
+    """Where a graded function may be found: its name, the function a `# GRADED FUNCTION`
+    comment announces under that name, then the spec's aliases."""
+    aliases = spec.functions[name].aliases if name in spec.functions else []
+    return list(dict.fromkeys([name, *filter(None, [graded.get(name)]), *aliases]))
 
 
 def _data_source(data: dict[str, datasets.PreparedData]) -> DataSource:

@@ -29,11 +29,15 @@ class VariableArtifact:
 
 @dataclass(frozen=True)
 class CallArtifact:
-    """One call of a notebook function on hidden arguments: the model it made, or the error."""
+    """One call of a notebook function on hidden arguments: the function found, what it
+    printed, and the model it made or the description of the value it returned, or the error."""
 
     args: tuple[object, ...]
     path: Path | None
     error: str | None
+    function: str | None = None
+    printed: str = ""
+    value: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,19 @@ def read_artifacts(root: Path) -> Artifacts | None:
 
 
 def _call(root: Path, entry: dict[str, Any]) -> CallArtifact:
-    return CallArtifact(tuple(entry["args"]), _inside(root, entry.get("file")), entry.get("error"))
+    return CallArtifact(
+        tuple(entry["args"]),
+        _inside(root, entry.get("file")),
+        entry.get("error"),
+        entry.get("function"),
+        entry.get("printed") or "",
+        entry.get("value"),
+    )
+
+
+def inside(root: Path, relative: str | None) -> Path | None:
+    """A file the collect step wrote, if it is really inside the artifact folder."""
+    return _inside(root, relative)
 
 
 def _inside(root: Path, relative: str | None) -> Path | None:

@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 
+import grader
 from grader.notebook import COLLECT_ROLE, number_of, role_of
 from grader.outcomes import GraderError
 from grader.results import CellError, CellResult
@@ -39,15 +41,28 @@ class Execution:
 
 
 def kernel_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The kernel imports the harness from the same `grader` package as this process."""
     env = dict(os.environ)
     env.update(MPLBACKEND="Agg", TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0")
+    package_root = str(Path(grader.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
     env.pop("JPY_PARENT_PID", None)
     env.update(extra or {})
     return env
 
 
-def execute(notebook: NotebookNode, workspace: Path, budget: Budget) -> Execution:
-    """Run every cell; a failing cell costs only itself, the collect cell always gets its turn."""
+def execute(
+    notebook: NotebookNode,
+    workspace: Path,
+    budget: Budget,
+    environment: dict[str, str] | None = None,
+    collect_source: Callable[[], str] | None = None,
+) -> Execution:
+    """Run every cell; a failing cell costs only itself, the collect cell always gets its turn.
+
+    `collect_source`, when given, writes the collect cell just before it runs, so what it
+    hands the kernel (hidden inputs) does not exist while the student's cells run.
+    """
     started = time.perf_counter()
     deadline = started + budget.timeout
     client = NotebookClient(
@@ -64,10 +79,13 @@ def execute(notebook: NotebookNode, workspace: Path, budget: Budget) -> Executio
     collected = False
     log = (workspace / "kernel.log").open("wb")
     try:
-        with log, client.setup_kernel(env=kernel_environment(), stdout=log, stderr=log):
+        kernel_env = kernel_environment(environment)
+        with log, client.setup_kernel(env=kernel_env, stdout=log, stderr=log):
             for index, cell in enumerate(notebook.cells):
                 role = role_of(cell)
                 if role == COLLECT_ROLE:
+                    if collect_source is not None:
+                        cell.source = _written(collect_source)
                     collected = _run_collect(client, cell, index, problems)
                     continue
                 remaining = deadline - time.perf_counter()
@@ -78,8 +96,10 @@ def execute(notebook: NotebookNode, workspace: Path, budget: Budget) -> Executio
                 result = _run_cell(client, cell, index)
                 if role is None:
                     cells.append(result)
-                elif result.status != "ok":
-                    problems.append(f"the grader's setup cell failed: {_describe(result)}")
+                elif result.status != "ok":  # it runs before any student code: our fault
+                    raise GraderError(
+                        f"the grader's setup cell failed in the kernel: {_describe(result)}"
+                    )
     except DeadKernelError as error:
         problems.append(_kernel_died(cells, notebook, error))
     except (RuntimeError, OSError, TimeoutError) as error:
@@ -87,6 +107,13 @@ def execute(notebook: NotebookNode, workspace: Path, budget: Budget) -> Executio
     if len(cells) < sum(1 for c in notebook.cells if number_of(c) is not None):
         cells += [_not_run(c, "not reached") for c in _student_cells(notebook)[len(cells) :]]
     return Execution(tuple(cells), collected, tuple(problems), time.perf_counter() - started)
+
+
+def _written(collect_source: Callable[[], str]) -> str:
+    try:
+        return collect_source()
+    except Exception as error:  # our bug, not the student's: the score is withheld
+        raise GraderError(f"the grader could not prepare the collect step: {error}") from error
 
 
 def _run_cell(client: NotebookClient, cell: NotebookNode, index: int) -> CellResult:

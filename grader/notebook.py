@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +73,47 @@ def sanitized(notebook: NotebookNode) -> NotebookNode:
     return clean
 
 
+_GRADED = re.compile(r"^\s*#\s*GRADED FUNCTION:\s*(\w+)", re.MULTILINE)
+_DEF = re.compile(r"^def\s+(\w+)", re.MULTILINE)
+
+
+def graded_functions(notebook: NotebookNode) -> dict[str, str]:
+    """Names the course's `# GRADED FUNCTION: name` comments announce, mapped to the function
+    the cell actually defines (a student may have renamed it)."""
+    found = {}
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        announced = _GRADED.search(cell.source)
+        defined = _defined_functions(cell.source)
+        if announced and defined:
+            found[announced.group(1)] = defined[0]
+    return found
+
+
+def _defined_functions(source: str) -> list[str]:
+    """Top-level `def` names; a cell that does not parse is searched line by line."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return _DEF.findall(source)
+    return [node.name for node in tree.body if isinstance(node, ast.FunctionDef)]
+
+
+def relocated(notebook: NotebookNode, mapping: dict[str, str]) -> NotebookNode:
+    """Rewrite hard-coded absolute folders (`/tmp`, `/content`) to the run's own copies.
+
+    Used when the kernel is not sandboxed: notebooks written for Colab read and write
+    `/tmp/...` and `/content/...`; sharing the machine's real `/tmp` between runs would let
+    them see each other's files.
+    """
+    for cell in notebook.cells:
+        for old, new in mapping.items():
+            pattern = rf"(?<![\w.\-/]){re.escape(old)}(?=[/'\"\s)]|$)"
+            cell.source = re.sub(pattern, lambda _m, n=new: n, cell.source)
+    return notebook
+
+
 def _python_kernelspec() -> dict[str, str]:
     return {"name": "python3", "display_name": "Python 3", "language": "python"}
 
@@ -86,11 +129,16 @@ def with_harness(
 
 
 def _harness_cell(function: str, arguments: dict[str, Any], role: str) -> NotebookNode:
-    source = (
+    source = harness_source(function, arguments)
+    return nbformat.v4.new_code_cell(source, metadata={"grader": {"role": role}})
+
+
+def harness_source(function: str, arguments: dict[str, Any]) -> str:
+    """The code of an injected cell: one call into the kernel harness, arguments as JSON."""
+    return (
         "import grader.harness as _grader_harness  # added by the grader\n"
         f"_grader_harness.{function}({json.dumps(arguments)!r})"
     )
-    return nbformat.v4.new_code_cell(source, metadata={"grader": {"role": role}})
 
 
 def role_of(cell: NotebookNode) -> str | None:

@@ -91,10 +91,18 @@ class MutantSpec(Strict):
     catches: list[str] = Field(min_length=1)
 
 
+class FunctionSpec(Strict):
+    """A graded function: other names it is found by when the notebook renamed it."""
+
+    aliases: list[str] = []
+
+
 class AssignmentSpec(Strict):
     id: str
     title: str
+    keras: Literal[2, 3] = 3
     datasets: list[str] = []
+    functions: dict[str, FunctionSpec] = {}
     profiles: dict[ProfileName, ProfileSpec]
     steps: list[StepSpec] = Field(min_length=1)
     mutants: list[MutantSpec] = []

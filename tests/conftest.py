@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 from grader import api
-from grader.artifacts import Artifacts, ModelArtifact, VariableArtifact
+from grader.artifacts import Artifacts, ModelArtifact, VariableArtifact, read_artifacts
 from grader.checks.context import Submission
 from grader.checks.runner import run_check
 from grader.results import CheckResult, FitRecord
@@ -74,3 +75,33 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
         timeout=900,
         check=False,
     )
+
+
+def called_on_hidden_inputs(
+    tmp_path: Path, check: str, args: dict[str, Any], namespace: dict[str, Any], seed: int = 7
+) -> Submission:
+    """A function check's collect step run in this process, as the kernel runs it: the
+    grader makes the hidden inputs, the notebook's `namespace` is called, artifacts read back."""
+    from grader.checks.registry import get_check
+    from grader.harness.calls import export_calls
+    from grader.harness.export import MANIFEST
+
+    definition = get_check(check)
+    assert definition is not None
+    params = definition.params(**args)
+    hidden_folder = tmp_path / "hidden"
+    hidden_folder.mkdir()
+    hidden = params.hidden_calls(np.random.default_rng(seed), hidden_folder)
+    call = {
+        "check": f"step.{check}",
+        "functions": [params.function],
+        "args": [c.args for c in hidden],
+        "kind": params.kind,
+        "input_shape": params.input_shape,
+    }
+    out = tmp_path / "artifacts"
+    out.mkdir()
+    calls = export_calls(out, [call], namespace)
+    manifest = {"models": {}, "fits": [], "variables": {}, "globals": [], "calls": calls}
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    return Submission(read_artifacts(out), (), {}, "quick", hidden={f"step.{check}": hidden})

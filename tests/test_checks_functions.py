@@ -8,12 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from grader.artifacts import read_artifacts
 from grader.checks.context import Submission
 from grader.checks.functions import BlockFunction
-from grader.harness.calls import export_calls
-from grader.harness.export import MANIFEST
-from tests.conftest import grade_one
+from tests.conftest import called_on_hidden_inputs, grade_one
 
 TEMPLATE = [
     {"type": "Conv2D", "filters": "{0}", "kernel_size": [3, 3], "padding": "same"},
@@ -24,28 +21,14 @@ ARGS = {"function": "conv_block", "layers": TEMPLATE}
 
 
 def called(tmp_path: Path, function: Callable[..., Any] | None) -> Submission:
-    """Run the collect step's calls in this process, as the kernel would, and read them back."""
-    import json
-
-    params = BlockFunction(**ARGS)
-    args = params.hidden_calls(np.random.default_rng(7))
-    call = {
-        "check": "step.block_function",
-        "function": "conv_block",
-        "args": args,
-        "input_shape": list(params.input_shape),
-    }
     namespace = {"conv_block": function} if function else {}
-    calls = export_calls(tmp_path, [call], namespace)
-    manifest = {"models": {}, "fits": [], "variables": {}, "globals": [], "calls": calls}
-    (tmp_path / MANIFEST).write_text(json.dumps(manifest))
-    return Submission(read_artifacts(tmp_path), (), {}, "quick")
+    return called_on_hidden_inputs(tmp_path, "block_function", ARGS, namespace)
 
 
 def test_hidden_arguments_differ_between_runs() -> None:
     params = BlockFunction(**ARGS)
-    first = params.hidden_calls(np.random.default_rng(1))
-    assert first != params.hidden_calls(np.random.default_rng(2))
+    first = [c.args for c in params.hidden_calls(np.random.default_rng(1), Path())]
+    assert first != [c.args for c in params.hidden_calls(np.random.default_rng(2), Path())]
     assert len({a[0] for a in first}) == 3
 
 

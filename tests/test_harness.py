@@ -10,6 +10,7 @@ import pytest
 
 from grader.artifacts import read_artifacts
 from grader.harness import export, shims
+from grader.harness.downloads import DownloadMap
 from grader.harness.fit import FitRecorder, SizeRule
 
 
@@ -78,7 +79,7 @@ def test_missing_manifest_means_nothing_was_collected(tmp_path: Path) -> None:
     ("command", "reason"),
     [
         ("pip install -q tensorflow", "packages are fixed"),
-        ("wget -q https://example.org/data.zip", "the grader provides the data"),
+        ("wget -q https://example.org/data.zip", "the grader has no copy of this file"),
         ("rm -rf /", "shell commands do not run while grading"),
     ],
 )
@@ -86,15 +87,30 @@ def test_shell_commands_follow_the_policy(
     command: str, reason: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ran: list[str] = []
-    shims._system(command, ran.append)
+    shims._system(command, ran.append, DownloadMap({}, "."))
     assert ran == []
     assert reason in capsys.readouterr().out
 
 
 def test_harmless_shell_commands_still_run() -> None:
     ran: list[str] = []
-    shims._system("ls -la", ran.append)
+    shims._system("ls -la", ran.append, DownloadMap({}, "."))
     assert ran == ["ls -la"]
+
+
+def test_a_download_and_its_unzip_on_one_line_both_happen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zipfile
+
+    copy = tmp_path / "copy.zip"
+    with zipfile.ZipFile(copy, "w") as archive:
+        archive.writestr("data/a.txt", "hello")
+    monkeypatch.chdir(tmp_path)
+    downloads = DownloadMap({"https://example.org/d.zip": str(copy)}, str(tmp_path))
+    line = "wget -q https://example.org/d.zip -O got.zip && unzip -q got.zip -d out; rm -rf /"
+    shims._system(line, None, downloads)
+    assert (tmp_path / "out" / "data" / "a.txt").read_text() == "hello"
 
 
 def test_colab_shim_makes_drive_mount_harmless(capsys: pytest.CaptureFixture[str]) -> None:

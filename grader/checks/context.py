@@ -10,11 +10,12 @@ from typing import Any
 
 import numpy as np
 
-from grader.artifacts import Artifacts, CallArtifact
+from grader.artifacts import Artifacts, CallArtifact, inside
 from grader.checks.layers import describe_layers, layer_differences
+from grader.checks.registry import FunctionParams, HiddenCall
 from grader.datasets import PreparedData
 from grader.keras_import import import_keras
-from grader.outcomes import CheckSkipped, SubmissionError
+from grader.outcomes import CheckFailed, CheckSkipped, SubmissionError
 from grader.results import CellResult, FitRecord
 
 
@@ -27,6 +28,7 @@ class Submission:
     data: dict[str, PreparedData]
     profile: str
     problems: tuple[str, ...] = ()
+    hidden: dict[str, list[HiddenCall]] = field(default_factory=dict)
     _models: dict[str, Any] = field(default_factory=dict)
     _layers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     matches: dict[str, str | None] = field(default_factory=dict)
@@ -161,6 +163,23 @@ class CheckContext:
             raise self.submission.missing("the function", "?")
         return artifacts.calls.get(self.check_id, ())
 
+    def function_calls(self, params: FunctionParams) -> list[tuple[HiddenCall, CallArtifact]]:
+        """This check's calls, each with what the grader knows of its hidden inputs; raises
+        when the function was never called or is not in the notebook."""
+        calls = self.calls()
+        if not calls:
+            raise CheckSkipped(f"`{params.function}` was not called: the notebook did not finish")
+        found = calls[0].function
+        if found is None:
+            raise self.submission.missing("the function", params.function)
+        if found != params.function:
+            self.notes.append(f"graded `{found}` as `{params.function}`")
+        return list(zip(self.submission.hidden.get(self.check_id, []), calls, strict=False))
+
+    def artifact_file(self, relative: str | None) -> Any:
+        artifacts = self.submission.artifacts
+        return inside(artifacts.root, relative) if artifacts else None
+
     def file(self, name: str) -> Any:
         """A file the notebook was asked to write, as collected; skipped when absent."""
         artifacts = self.submission.artifacts
@@ -174,3 +193,16 @@ class CheckContext:
 
     def dataset(self, name: str) -> PreparedData:
         return self.submission.data[name]
+
+
+def raise_on_error(function: str, args: list[Any], call: CallArtifact) -> None:
+    """A call of a notebook function that raised fails its check, with the error."""
+    if call.error is not None:
+        shown = ", ".join(map(repr, args))
+        raise CheckFailed(
+            f"Expected {function}({shown}) to run, received an error: {call.error}.",
+            expected="no error",
+            received=call.error,
+            hint=f"run {function} on other inputs than the task's; it must not depend on "
+            "global variables or hard-coded paths.",
+        )

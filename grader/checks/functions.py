@@ -2,30 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from grader.checks.context import CheckContext
 from grader.checks.layers import describe_layers, layer_differences
-from grader.checks.registry import Params, check
+from grader.checks.registry import FunctionParams, HiddenCall, check
 from grader.outcomes import CheckFailed, CheckSkipped
 
 
-class BlockFunction(Params):
+class BlockFunction(FunctionParams):
     """`layers` is a template: the string "{0}" stands for the hidden first argument."""
 
-    function: str
+    kind: ClassVar[Literal["model", "value", "none"]] = "model"
     layers: list[dict[str, Any]]
     calls: int = 3
     arg_range: tuple[int, int] = (3, 64)
-    input_shape: tuple[int, ...] = (16, 16, 8)
+    block_input: tuple[int, ...] = (16, 16, 8)
     allow_extra: tuple[str, ...] = ("BatchNormalization", "Dropout", "Activation")
 
-    def hidden_calls(self, rng: np.random.Generator) -> list[list[Any]]:
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return self.block_input
+
+    def hidden_calls(self, rng: np.random.Generator, folder: Path) -> list[HiddenCall]:
         low, high = self.arg_range
         values = rng.choice(np.arange(low, high + 1), size=self.calls, replace=False)
-        return [[int(v)] for v in values]
+        return [HiddenCall([int(v)]) for v in values]
 
 
 def _filled(template: list[dict[str, Any]], args: tuple[Any, ...]) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ import re
 from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from grader.checks.context import CheckContext
 from grader.checks.layers import describe_layers, layer_differences, same_value
@@ -27,6 +28,15 @@ class Shape(Params):
 
 class LayerList(Params):
     layers: list[dict[str, Any]]
+
+
+class LayerRules(Params):
+    """Rules for tasks that leave the architecture open: how many layers of a type (at least
+    `min_count`, at most `max_count`), and what the last layer must be (a list is "one of")."""
+
+    min_count: dict[str, int] = Field(default_factory=dict)
+    max_count: dict[str, int] = Field(default_factory=dict)
+    last: dict[str, Any] = Field(default_factory=dict)
 
 
 class CompileSettings(Params):
@@ -124,6 +134,49 @@ def check_layers(ctx: CheckContext, params: LayerList) -> str:
             hint=f"the task's layers, in order: {wanted}.",
         )
     return " → ".join(layer["type"] for layer in found)
+
+
+@check("layer_rules", LayerRules, "Layers")
+def check_layer_rules(ctx: CheckContext, params: LayerRules) -> str:
+    """The model has the number of layers of each type and the output layer the task asks
+    for, where the task leaves the rest of the architecture to the student."""
+    found = describe_layers(ctx.model())
+    counts = {
+        kind: sum(1 for f in found if f["type"] == kind)
+        for kind in {*params.min_count, *params.max_count}
+    }
+    for kind, least in params.min_count.items():
+        if counts[kind] < least:
+            raise CheckFailed(
+                f"Expected at least {least} {kind} layers, received {counts[kind]}.",
+                expected=f">= {least}",
+                received=counts[kind],
+                hint=f"add {kind} layers until there are {least}.",
+            )
+    for kind, most in params.max_count.items():
+        if counts[kind] > most:
+            raise CheckFailed(
+                f"Expected at most {most} {kind} layers, received {counts[kind]}.",
+                expected=f"<= {most}",
+                received=counts[kind],
+                hint=f"the task allows no more than {most} {kind} layers; remove the extra ones.",
+            )
+    _check_last_layer(found[-1] if found else {}, params.last)
+    shown = ", ".join(f"{counts[k]} {k}" for k in sorted(counts))
+    return f"{shown}; last layer {found[-1]['type']}" if found else "no layers"
+
+
+def _check_last_layer(last: dict[str, Any], wanted: dict[str, Any]) -> None:
+    for key, value in wanted.items():
+        options = value if isinstance(value, list) else [value]
+        if not any(same_value(option, last.get(key)) for option in options):
+            shown = " or ".join(map(repr, options))
+            raise CheckFailed(
+                f"Expected the last layer's {key} to be {shown}, received {last.get(key)!r}.",
+                expected=value,
+                received=last.get(key),
+                hint=f"end the model with a layer whose {key} is {shown}.",
+            )
 
 
 def _snake(name: str) -> str:

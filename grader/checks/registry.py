@@ -5,8 +5,10 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
@@ -20,6 +22,9 @@ _FAMILIES = (
     "grader.checks.data",
     "grader.checks.functions",
     "grader.checks.inference",
+    "grader.checks.losses",
+    "grader.checks.folders",
+    "grader.checks.iterators",
 )
 
 
@@ -27,6 +32,34 @@ class Params(BaseModel):
     """Base of every check's parameters: frozen, and unknown keys are a spec error."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+@dataclass(frozen=True)
+class HiddenCall:
+    """Arguments for one call of a notebook function, and what the grader knows about them
+    (e.g. the files it put in a source folder), kept in the grader's process."""
+
+    args: list[Any]
+    known: Any = None
+
+
+class FunctionParams(Params):
+    """Parameters of a check that calls a notebook function on hidden inputs at collect time.
+
+    `hidden_calls` runs in the grader just before the collect step, with a fresh random
+    generator and a fresh folder the kernel has not seen; `kind` says what to export of the
+    returned value (see `grader.harness.calls`).
+    """
+
+    kind: ClassVar[Literal["model", "value", "none"]] = "value"
+    function: str
+
+    @property
+    def input_shape(self) -> tuple[int, ...] | None:
+        return None
+
+    def hidden_calls(self, rng: np.random.Generator, folder: Path) -> list[HiddenCall]:
+        raise NotImplementedError
 
 
 @dataclass(frozen=True)

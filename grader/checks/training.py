@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 import numpy as np
 
 from grader.checks.context import CheckContext
 from grader.checks.registry import Params, check
+from grader.keras_import import import_keras
 from grader.outcomes import CheckFailed
 
 
@@ -16,7 +19,18 @@ class Trained(Params):
 
 
 class Accuracy(Params):
+    """`input_scale` is applied to the held-out images first, for notebooks that scale
+    outside the model (e.g. `ImageDataGenerator(rescale=1/255)`)."""
+
     dataset: str
+    min: float
+    input_scale: float = 1.0
+
+
+class HistoryMetric(Params):
+    """The last epoch's value of a metric the harness recorded, e.g. `val_accuracy`."""
+
+    metric: str
     min: float
 
 
@@ -59,7 +73,11 @@ def check_accuracy(ctx: CheckContext, params: Accuracy) -> str:
     """
     model = ctx.model()
     holdout = ctx.dataset(params.dataset).holdout
-    probabilities = np.asarray(model.predict(holdout.x, batch_size=256, verbose=0))
+    assert holdout is not None, "every dataset the grader prepares keeps held-out images"
+    x = fitted_to(model, holdout.x, params.input_scale)
+    probabilities = np.asarray(model.predict(x, batch_size=64, verbose=0))
+    if probabilities.ndim == 2 and probabilities.shape[1] == 1:  # one sigmoid unit
+        probabilities = np.hstack([1 - probabilities, probabilities])
     if probabilities.ndim != 2 or probabilities.shape[0] != len(holdout):
         raise CheckFailed(
             f"Expected predictions of shape ({len(holdout)}, classes), received "
@@ -79,3 +97,141 @@ def check_accuracy(ctx: CheckContext, params: Accuracy) -> str:
             "the training curves in the report show whether the model learned at all.",
         )
     return f"accuracy {accuracy:.3f} on {len(holdout):,} held-out images (≥ {params.min:.2f})"
+
+
+def fitted_to(model: Any, x: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """Images in the shape the model takes: a channel axis added, resized, or flattened."""
+    import tensorflow as tf
+
+    wanted = tuple(model.inputs[0].shape[1:])
+    x = x.astype("float32") * scale
+    if x.ndim == len(wanted):  # grey images without their channel axis
+        x = x[..., None]
+    if x.ndim == 4 and len(wanted) == 3 and None not in wanted[:2] and x.shape[1:3] != wanted[:2]:
+        x = tf.image.resize(x, wanted[:2]).numpy()
+    if len(wanted) == 1:
+        x = x.reshape(len(x), -1)
+    return x
+
+
+@check("history", HistoryMetric, "Training result")
+def check_history(ctx: CheckContext, params: HistoryMetric) -> str:
+    """The last epoch of the model's last `fit` reached the course's threshold.
+
+    The values are the ones the harness recorded in the kernel; the course states its
+    thresholds this way (training and validation accuracy after training).
+    """
+    fits = [f for f in ctx.fits() if f.epochs]
+    if not fits:
+        raise CheckFailed(
+            f"Expected a training run that records {params.metric}, received none.",
+            expected=params.metric,
+            received=None,
+            hint=f"train {ctx.model_name()} with fit(...) and let it finish.",
+        )
+    value = fits[-1].epochs[-1].metrics.get(params.metric)
+    if value is None or value < params.min:
+        shown = "not recorded" if value is None else f"{value:.3f}"
+        raise CheckFailed(
+            f"Expected {params.metric} ≥ {params.min:.2f} after training, received {shown}.",
+            expected=params.min,
+            received=value,
+            hint="train longer or improve the model; the curves in the report show where "
+            "it stopped improving.",
+        )
+    return f"{params.metric} {value:.3f} after {len(fits[-1].epochs)} epoch(s) (≥ {params.min:.2f})"
+
+
+class Learns(Params):
+    """`labels` is the encoding the model is for; binary is "the digit is even"."""
+
+    dataset: str
+    labels: Literal["binary", "integer", "onehot"]
+    classes: int = 10
+    epochs: int = 3
+    samples: int = 1500
+    input_scale: float = 1 / 255
+    min_accuracy: float
+
+
+@check("learns", Learns, "Learns when the grader trains it")
+def check_learns(ctx: CheckContext, params: Learns) -> str:
+    """A fresh copy of the model (same layers, loss and optimizer, new weights), trained by
+    the grader on its own images, lowers its loss and beats chance on images it did not see.
+
+    This is what a mismatched loss silently breaks: the notebook's own training may print a
+    falling number that means nothing.
+    """
+    model = ctx.model()
+    if getattr(model, "optimizer", None) is None or getattr(model, "loss", None) is None:
+        raise CheckFailed(
+            "Expected a compiled model, received one without an optimizer or loss.",
+            expected="model.compile(optimizer=..., loss=...)",
+            received=None,
+            hint="compile the model before the grader can train it.",
+        )
+    holdout = ctx.dataset(params.dataset).holdout
+    assert holdout is not None, "every dataset the grader prepares keeps held-out images"
+    x = fitted_to(model, holdout.x, params.input_scale)
+    digits = holdout.y.reshape(-1)
+    targets = _encoded(digits, params.labels, params.classes)
+    cut = min(params.samples, len(x) * 3 // 4)
+    try:
+        losses, predicted = _train_fresh(model, x[:cut], targets[:cut], x[cut:], params.epochs)
+    except Exception as error:  # Keras rejects some mismatches outright, e.g. wrong shapes
+        raise CheckFailed(
+            f"Expected the model to train on {params.labels} labels, received an error: "
+            f"{type(error).__name__}: {str(error)[:300]}",
+            expected="training runs",
+            received=type(error).__name__,
+            hint="the loss must fit the labels' encoding; see the loss check of this step.",
+        ) from None
+    truth = (digits[cut:] % 2 == 0) if params.labels == "binary" else digits[cut:]
+    accuracy = float(np.mean(predicted == truth))
+    if not losses[-1] < losses[0] * 0.95:
+        raise CheckFailed(
+            f"Expected the loss to fall when the grader trains the model, received "
+            f"{losses[0]:.4f} → {losses[-1]:.4f} over {params.epochs} epochs.",
+            expected="a falling loss",
+            received=[round(v, 4) for v in losses],
+            hint="a loss that does not move usually does not fit the labels or the last "
+            "layer; see the loss check of this step.",
+        )
+    if accuracy < params.min_accuracy:
+        raise CheckFailed(
+            f"Expected accuracy ≥ {params.min_accuracy:.2f} after the grader's training, "
+            f"received {accuracy:.3f}.",
+            expected=params.min_accuracy,
+            received=round(accuracy, 4),
+            hint="check that the last layer's units and activation fit the labels.",
+        )
+    return f"loss {losses[0]:.3f} → {losses[-1]:.3f}, accuracy {accuracy:.3f} on unseen images"
+
+
+def _encoded(digits: np.ndarray, labels: str, classes: int) -> np.ndarray:
+    if labels == "binary":
+        return (digits % 2 == 0).astype("float32")
+    if labels == "onehot":
+        return np.eye(classes, dtype="float32")[digits]
+    return digits.astype("int64")
+
+
+def _train_fresh(
+    model: Any, x: np.ndarray, y: np.ndarray, x_eval: np.ndarray, epochs: int
+) -> tuple[list[float], np.ndarray]:
+    keras = import_keras()
+    keras.utils.set_random_seed(0)
+    fresh = keras.models.clone_model(model)
+    optimizer = type(model.optimizer).from_config(model.optimizer.get_config())
+    fresh.compile(optimizer=optimizer, loss=model.loss)
+    history = fresh.fit(x, y, epochs=epochs, batch_size=32, verbose=0)
+    outputs = np.asarray(fresh.predict(x_eval, batch_size=256, verbose=0))
+    if outputs.shape[-1] == 1:
+        predicted = outputs.reshape(-1) > (0.0 if _is_linear(fresh) else 0.5)
+    else:
+        predicted = outputs.argmax(axis=-1)
+    return [float(v) for v in history.history["loss"]], predicted
+
+
+def _is_linear(model: Any) -> bool:
+    return model.layers[-1].get_config().get("activation") == "linear"

@@ -7,9 +7,10 @@ accuracy itself. The report always says which source was used.
 from __future__ import annotations
 
 import importlib
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -33,11 +34,15 @@ class DatasetModule(Protocol):
 
 @dataclass(frozen=True)
 class PreparedData:
+    """`served` arrays (array datasets) or `files` (a folder tree as published) go to the
+    kernel; `holdout` stays with the grader."""
+
     name: str
-    served: Splits
-    holdout: Split
+    served: Splits | None
+    holdout: Split | None
     source: DataSource
     class_names: tuple[str, ...]
+    files: Path | None = None
 
 
 def dataset_module(name: str) -> DatasetModule:
@@ -48,10 +53,18 @@ def dataset_module(name: str) -> DatasetModule:
 
 
 def prepare(
-    name: str, sizes: DataSizes, choice: DataChoice, data_dir: Path | None, secret_seed: int
+    name: str,
+    sizes: DataSizes,
+    choice: DataChoice,
+    data_dir: Path | None,
+    secret_seed: int,
+    scratch: Path,
 ) -> PreparedData:
-    """Choose the source by `choice` and cut the served and held-out parts."""
+    """Choose the source by `choice` and cut the served and held-out parts; folder datasets
+    are written under `scratch`."""
     module = dataset_module(name)
+    if hasattr(module, "write_fixture"):
+        return prepare_tree(name, module, sizes, choice, data_dir, secret_seed, scratch)
     real = None if choice == "fixture" else module.load_real(data_dir)
     if real is None and choice == "real":
         raise UsageError(
@@ -97,6 +110,7 @@ def write_served(data: PreparedData, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{data.name}.npz"
     served = data.served
+    assert served is not None, "folder datasets are placed as files, not served as arrays"
     np.savez(
         path,
         x_train=served.train.x,
@@ -105,3 +119,40 @@ def write_served(data: PreparedData, folder: Path) -> Path:
         y_test=served.test.y,
     )
     return path
+
+
+def prepare_tree(
+    name: str,
+    module: Any,
+    sizes: DataSizes,
+    choice: DataChoice,
+    data_dir: Path | None,
+    secret_seed: int,
+    scratch: Path,
+) -> PreparedData:
+    """A dataset published as a folder of image files (cats vs dogs, horses or humans).
+
+    The served tree has `sizes.train` images per class (None: all). The grader's held-out
+    images are a fixture drawn from the secret seed, or real images sampled with it (these
+    may overlap the served ones when the whole set is served).
+    """
+    served = scratch / name
+    held = scratch / f".{name}-holdout"
+    real = None if choice == "fixture" else module.find_real(data_dir, scratch / f".{name}-real")
+    if real is None and choice == "real":
+        raise UsageError(
+            f"the real {name} images were not found in --data-dir ({data_dir or 'not given'}). "
+            "Hint: pass --data-dir, or --data fixture to grade offline."
+        )
+    if real is None:
+        module.write_fixture(served, PUBLIC_SEED, sizes.train or 100)
+        module.write_fixture(held, secret_seed, sizes.holdout)
+        source: DataSource = "fixture"
+    else:
+        module.write_subsample(real, served, sizes.train, PUBLIC_SEED)
+        module.write_subsample(real, held, sizes.holdout, secret_seed)
+        source = "real" if sizes.train is None else "subsampled"
+    module.write_archive(served, served / module.ARCHIVE)
+    holdout = module.holdout_arrays(held, secret_seed, sizes.holdout)
+    shutil.rmtree(held, ignore_errors=True)
+    return PreparedData(name, None, holdout, source, module.CLASS_FOLDERS, files=served)

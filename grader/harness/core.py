@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 from typing import Any
 
-from grader.harness import export, fit, serve, shims
+from grader.harness import export, fit, flavour, serve, shims
+from grader.harness.downloads import DownloadMap
 
 
 class Harness:
@@ -28,10 +30,15 @@ class Harness:
 
             tf.config.experimental.enable_op_determinism()
         _grow_gpu_memory()
-        self.recorder.patch(keras.Model)
+        if self.config.get("keras") == 2:
+            import tf_keras  # noqa: F401  (the kernel runs with TF_USE_LEGACY_KERAS=1)
+        for model_class in flavour.model_classes():
+            self.recorder.patch(model_class)
         serve.serve_datasets(self.config.get("datasets", {}))
+        downloads = DownloadMap(self.config.get("downloads", {}), _cache_dir(self.config))
+        downloads.install()
         shims.install_colab_shim()
-        shims.install_shell_policy()
+        shims.install_shell_policy(downloads)
 
     def collect(self, arguments: dict[str, Any]) -> None:
         from IPython import get_ipython
@@ -39,6 +46,11 @@ class Harness:
         shell = get_ipython()
         namespace = shell.user_ns if shell is not None else {}
         export.export_all(arguments, namespace, self.recorder)
+
+
+def _cache_dir(config: dict[str, Any]) -> str:
+    """Where `keras.utils.get_file` puts files: the run's own folder, never the user's home."""
+    return config.get("cache_dir") or os.path.join(os.getcwd(), ".keras")
 
 
 def _grow_gpu_memory() -> None:

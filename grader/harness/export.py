@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.harness.calls import export_calls
+from grader.harness.flavour import is_model, save_model
 
 MANIFEST = "manifest.json"
 
@@ -50,27 +51,23 @@ def _export_models(
         objects[id(model)] = model
     models = {}
     for number, (model_id, names) in enumerate(names_by_id.items(), start=1):
-        entry = _save_model(objects[model_id], out / "models" / f"model_{number}.keras")
+        entry = _save_model(objects[model_id], out / "models" / f"model_{number}")
         models.update({name: {**entry, "aliases": names} for name in names})
     return models, names_by_id
 
 
 def _named_models(namespace: dict[str, Any]) -> list[tuple[str, Any]]:
     """Models in the globals, and inside dicts, lists and tuples one level down."""
-    import keras
-
     found = []
     for name, value in namespace.items():
         if name.startswith("_"):
             continue
-        if isinstance(value, keras.Model):
+        if is_model(value):
             found.append((name, value))
         elif isinstance(value, dict):
-            found += [(f"{name}[{k!r}]", v) for k, v in value.items() if isinstance(v, keras.Model)]
+            found += [(f"{name}[{k!r}]", v) for k, v in value.items() if is_model(v)]
         elif isinstance(value, list | tuple):
-            found += [
-                (f"{name}[{i}]", v) for i, v in enumerate(value) if isinstance(v, keras.Model)
-            ]
+            found += [(f"{name}[{i}]", v) for i, v in enumerate(value) if is_model(v)]
     return found
 
 
@@ -92,12 +89,12 @@ def _copy_files(out: Path, names: list[str]) -> dict[str, str | None]:
     return copied
 
 
-def _save_model(model: Any, path: Path) -> dict[str, Any]:
+def _save_model(model: Any, stem: Path) -> dict[str, Any]:
     try:
-        model.save(path)
+        path = save_model(model, stem)
     except Exception as error:  # student models can be unsaveable in many ways
         return {"file": None, "error": f"{type(error).__name__}: {error}"}
-    return {"file": str(path.relative_to(path.parent.parent)), "error": None}
+    return {"file": str(path.relative_to(stem.parent.parent)), "error": None}
 
 
 def _fit_entry(fit: dict[str, Any], names_by_id: dict[int, list[str]]) -> dict[str, Any]:

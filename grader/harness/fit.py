@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from grader.harness.flavour import keras_of
+
 
 @dataclass(frozen=True)
 class Budget:
@@ -56,8 +58,10 @@ class FitRecorder:
         arguments["epochs"] = _capped_epochs(arguments, budget.max_epochs)
         if budget.max_samples is not None:
             _cut_samples(arguments, budget.max_samples)
-        callbacks = list(arguments.get("callbacks") or [])
-        arguments["callbacks"] = [*callbacks, _epoch_logger(record)]
+        callbacks = arguments.get("callbacks") or []
+        # The course passes a bare callback instead of a list; Keras accepts both.
+        callbacks = list(callbacks) if isinstance(callbacks, list | tuple) else [callbacks]
+        arguments["callbacks"] = [*callbacks, _epoch_logger(record, keras_of(model))]
         return original(*bound.args, **bound.kwargs)
 
     def _start_record(
@@ -118,8 +122,8 @@ def _is_sliceable(value: Any) -> bool:
     return hasattr(value, "shape") and hasattr(value, "__getitem__") and len(value.shape) > 0
 
 
-def _epoch_logger(record: dict[str, Any]) -> Any:
-    import keras
+def _epoch_logger(record: dict[str, Any], keras: Any) -> Any:
+    """A callback of the model's own Keras flavour that appends each epoch to `record`."""
 
     class EpochLogger(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:

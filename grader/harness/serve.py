@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable
 from typing import Any
 
 _MODULES = ("keras.datasets.{}", "keras.src.datasets.{}", "keras._tf_keras.keras.datasets.{}")
+_LEGACY_MODULES = ("tf_keras.datasets.{}", "tf_keras.src.datasets.{}")
 
 
 def serve_datasets(datasets: dict[str, str]) -> None:
     """`datasets` maps a Keras dataset name to the `.npz` file the grader wrote for it."""
+    patterns = _MODULES + (_LEGACY_MODULES if "tf_keras" in sys.modules else ())
     for name, path in datasets.items():
         loader = _loader(path)
-        for pattern in _MODULES:
+        for pattern in patterns:
             try:
                 module = importlib.import_module(pattern.format(name))
             except ImportError:

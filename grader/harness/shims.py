@@ -5,19 +5,17 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 import types
+import zipfile
 from typing import Any
 
 _SKIPPED = {
     "pip": "packages are fixed by the grader's environment",
     "conda": "packages are fixed by the grader's environment",
     "apt-get": "packages are fixed by the grader's environment",
-    "wget": "the grader provides the data",
-    "curl": "the grader provides the data",
-    "gdown": "the grader provides the data",
-    "unzip": "the grader provides the data already extracted",
     "nvidia-smi": "the grader reports the device itself",
 }
 _ALLOWED = {"ls", "pwd", "mkdir", "echo", "cat", "head", "wc"}
@@ -57,29 +55,75 @@ def _mount(path: str = "/content/drive", *args: Any, **kwargs: Any) -> None:
     print(f"[grader] drive.mount({path!r}) skipped: the grader provides the files.")
 
 
-def install_shell_policy() -> None:
-    """Route `!command` and `%pip` through a policy instead of running them blindly."""
+def install_shell_policy(downloads: Any) -> None:
+    """Route `!command` and `%pip` through a policy instead of running them blindly: downloads
+    are served from the grader's copies, package installs skipped, harmless commands run."""
     from IPython import get_ipython
 
     shell = get_ipython()
     if shell is None:
         return
     run_allowed = shell.system
-    shell.system = lambda command: _system(command, run_allowed)
-    shell.getoutput = lambda command, *a, **k: _system(command, None) or []
+    shell.system = lambda command: _system(command, run_allowed, downloads)
+    shell.getoutput = lambda command, *a, **k: _system(command, None, downloads) or []
     for magic in ("pip", "conda"):
         shell.register_magic_function(
             lambda line, _m=magic: _skip(f"{_m} {line}", _SKIPPED[_m]), "line", magic
         )
 
 
-def _system(command: str, run: Any) -> None:
-    words = shlex.split(command, comments=True) if command.strip() else []
-    program = words[0] if words else ""
+def _system(command: str, run: Any, downloads: Any) -> None:
+    """Each part of `a && b; c` on its own: `!wget URL -O f.zip && unzip f.zip` is common."""
+    for words in _commands(command):
+        _one_command(words, run, downloads)
+
+
+def _commands(command: str) -> list[list[str]]:
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=";&|")
+    lexer.commenters = "#"
+    lexer.whitespace_split = True
+    try:
+        tokens = list(lexer)
+    except ValueError:  # unbalanced quotes: not a command we would run anyway
+        tokens = command.split()
+    commands: list[list[str]] = [[]]
+    for token in tokens:
+        if token in ("&&", ";", "||", "&"):
+            commands.append([])
+        else:
+            commands[-1].append(token)
+    return [words for words in commands if words]
+
+
+def _one_command(words: list[str], run: Any, downloads: Any) -> None:
+    program = words[0]
     if program in _ALLOWED and run is not None:
-        return run(command)
-    reason = _SKIPPED.get(program, "shell commands do not run while grading")
-    return _skip(command, reason)
+        run(shlex.join(words))
+        return
+    if program == "unzip":
+        print(_unzip(words[1:]))
+        return
+    served = downloads.run_shell(words, os.getcwd())
+    if served is not None:
+        print(served)
+        return
+    _skip(shlex.join(words), _SKIPPED.get(program, "shell commands do not run while grading"))
+
+
+def _unzip(arguments: list[str]) -> str:
+    """`unzip [-q] [-o] [-n] ARCHIVE [-d FOLDER]` with Python's zipfile (no `unzip` needed)."""
+    folder, archive = ".", None
+    items = iter(arguments)
+    for item in items:
+        if item == "-d":
+            folder = next(items, ".")
+        elif not item.startswith("-") and archive is None:
+            archive = item
+    if archive is None or not os.path.isfile(archive):
+        return f"[grader] unzip: no archive {archive!r}"
+    with zipfile.ZipFile(archive) as opened:
+        opened.extractall(folder)
+    return f"[grader] extracted {archive} into {folder}"
 
 
 def _skip(command: str, reason: str) -> None:
