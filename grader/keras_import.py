@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -21,6 +22,8 @@ def import_keras() -> ModuleType:
         import keras
         import tensorflow as tf
     tf.get_logger().setLevel("ERROR")  # e.g. retracing notices; failures still raise
+    # Keras logs through absl when it loads a model whose optimizer state it drops: noise.
+    logging.getLogger("absl").setLevel(logging.ERROR)
     return keras
 
 

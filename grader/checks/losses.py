@@ -105,8 +105,11 @@ def label_free_problems(loss: LossInfo, output: OutputInfo) -> list[str]:
     return problems
 
 
-def label_problems(loss: LossInfo, output: OutputInfo, labels: Labels, classes: int) -> list[str]:
-    """Mismatches between the loss, the output units and the label encoding."""
+def label_problems(
+    loss: LossInfo, output: OutputInfo, labels: Labels, classes: list[int]
+) -> list[str]:
+    """Mismatches between the loss, the output units and the label encoding; `classes` lists
+    the unit counts accepted (e.g. 25 or 26 when the last class has no samples)."""
     expected = _EXPECTED[labels]
     if loss.name is None:
         return ["the model was never compiled with a loss"]
@@ -116,9 +119,10 @@ def label_problems(loss: LossInfo, output: OutputInfo, labels: Labels, classes: 
     problems = []
     if loss.name != expected and not binary_as_two:
         problems.append(f"{_DESCRIBED[labels]} need {expected}, not {loss.name}")
-    units = 1 if labels == "binary" and not binary_as_two else classes
-    if output.units != units:
-        problems.append(f"the last layer has {output.units} unit(s); these labels need {units}")
+    units = [1] if labels == "binary" and not binary_as_two else classes
+    if output.units not in units:
+        shown = " or ".join(map(str, units))
+        problems.append(f"the last layer has {output.units} unit(s); these labels need {shown}")
     return problems
 
 
@@ -131,7 +135,7 @@ _DESCRIBED = {
 
 class LossMatches(Params):
     labels: Labels
-    classes: int = 2
+    classes: int | list[int] = 2
 
 
 @check("loss_matches", LossMatches, "Loss matches labels and output")
@@ -139,7 +143,8 @@ def check_loss_matches(ctx: CheckContext, params: LossMatches) -> str:
     """The loss fits the label encoding and the last layer (units, activation, from_logits)."""
     model = ctx.model()
     loss, output = loss_of(model), output_of(model)
-    problems = label_problems(loss, output, params.labels, params.classes)
+    classes = params.classes if isinstance(params.classes, list) else [params.classes]
+    problems = label_problems(loss, output, params.labels, classes)
     problems += label_free_problems(loss, output)
     if problems:
         raise CheckFailed(
