@@ -12,6 +12,7 @@ import numpy as np
 from nbformat import NotebookNode
 
 from grader import datasets
+from grader.advice import model_advice
 from grader.artifacts import read_artifacts
 from grader.checks.context import Submission
 from grader.checks.registry import FunctionParams, HiddenCall
@@ -120,6 +121,7 @@ def grade_loaded(
         submission = Submission(artifacts, run.cells, data, options.profile, run.problems, hidden)
         checks = run_checks(spec, submission)
         comparison = compare_steps(spec, submission)
+        advice = model_advice(submission)
     finally:
         workspace.remove()
     environment = artifacts.environment if artifacts else {}
@@ -137,6 +139,7 @@ def grade_loaded(
         environment=environment,
         problems=run.problems,
         comparison=comparison,
+        advice=advice,
     )
 
 

@@ -111,6 +111,7 @@ class GradeResult:
     environment: dict[str, Any] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
     comparison: tuple[ComparisonRow, ...] = ()
+    advice: tuple[str, ...] = ()
     report_path: str | None = None
 
     @property

@@ -6,12 +6,14 @@ import difflib
 import re
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from grader.artifacts import Artifacts, CallArtifact, inside
 from grader.checks.layers import describe_layers, layer_differences
+from grader.checks.legacy import load_without_keras2_compile
 from grader.checks.registry import FunctionParams, HiddenCall
 from grader.datasets import PreparedData
 from grader.keras_import import import_keras
@@ -39,7 +41,12 @@ class Submission:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                return keras.models.load_model(path, safe_mode=True, compile=True)
+                try:
+                    return keras.models.load_model(path, safe_mode=True, compile=True)
+                except (ValueError, TypeError):
+                    if Path(path).suffix != ".h5":
+                        raise
+                    return load_without_keras2_compile(keras, Path(path))
         except Exception as error:
             raise CheckSkipped(
                 f"{what} could not be loaded safely: {type(error).__name__}: {error}",

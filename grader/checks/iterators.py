@@ -257,9 +257,15 @@ def _compare_parsed(
         raise _parse_failure(
             "(images, labels)", "(labels, images)", "return images first, then labels."
         )
-    if images.shape[0] == n + 1 or labels.shape[0] == n + 1:
+    if images.shape[:1] == (n + 1,) or labels.shape[:1] == (n + 1,):
         raise _parse_failure(
             n, images.shape[0], "skip the header row (next(reader)) before reading."
+        )
+    if images.shape[:1] != (n,) or labels.shape != (n,):
+        raise _parse_failure(
+            [[n, 28, 28], [n]],
+            [list(images.shape), list(labels.shape)],
+            "one image and one label per row: read every row after the header.",
         )
     if images.shape != want_images.shape:
         raise _parse_failure(
@@ -267,8 +273,6 @@ def _compare_parsed(
             list(images.shape),
             "reshape each row of 784 pixels to (28, 28).",
         )
-    if labels.shape != want_labels.shape:
-        raise _parse_failure(list(want_labels.shape), list(labels.shape), "one label per row.")
     for name, array in (("images", images), ("labels", labels)):
         if array.dtype != np.float64:
             raise _parse_failure(

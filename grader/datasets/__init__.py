@@ -133,8 +133,9 @@ def prepare_tree(
     """A dataset published as a folder of image files (cats vs dogs, horses or humans).
 
     The served tree has `sizes.train` images per class (None: all). The grader's held-out
-    images are a fixture drawn from the secret seed, or real images sampled with it (these
-    may overlap the served ones when the whole set is served).
+    images are a fixture drawn from the secret seed, or real images sampled with it from
+    those not served (none are left when the whole set is served: then only the course's
+    own validation thresholds apply).
     """
     served = scratch / name
     held = scratch / f".{name}-holdout"
@@ -150,7 +151,7 @@ def prepare_tree(
         source: DataSource = "fixture"
     else:
         module.write_subsample(real, served, sizes.train, PUBLIC_SEED)
-        module.write_subsample(real, held, sizes.holdout, secret_seed)
+        module.write_subsample(real, held, sizes.holdout, secret_seed, avoid=served)
         source = "real" if sizes.train is None else "subsampled"
     module.write_archive(served, served / module.ARCHIVE)
     holdout = module.holdout_arrays(held, secret_seed, sizes.holdout)

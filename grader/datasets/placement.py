@@ -17,6 +17,14 @@ from pathlib import Path
 from grader.datasets import PreparedData, dataset_module, write_served
 from grader.workspace import Workspace
 
+_RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+# Files course notebooks download that are not data: served from the grader's own stand-ins.
+COURSE_FILES = {
+    "https://storage.googleapis.com/tensorflow-1-public/colab_metadata_checker.py": str(
+        _RESOURCES / "colab_metadata_checker.py"
+    ),
+}
+
 
 @dataclass(frozen=True)
 class Served:
@@ -26,7 +34,7 @@ class Served:
 
 def place_data(data: dict[str, PreparedData], workspace: Workspace) -> Served:
     load_data: dict[str, str] = {}
-    downloads: dict[str, str] = {}
+    downloads: dict[str, str] = dict(COURSE_FILES)
     for name, prepared in data.items():
         module = dataset_module(name)
         folder = _files_of(module, prepared, workspace.data_dir / name)

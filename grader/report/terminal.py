@@ -26,6 +26,8 @@ def print_summary(result: GradeResult, console: Console | None = None) -> None:
         console.print(f"\n[bold]{escape(step)}[/] · {escape(title)}")
         for check in checks:
             _print_check(console, check)
+    for advice in result.advice:
+        console.print(f"[cyan]ℹ advice (no points): {escape(advice)}[/]")
     console.print(_footer(result))
 
 

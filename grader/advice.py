@@ -1,0 +1,39 @@
+"""Advice that costs no points: mistakes visible in any compiled model of any assignment.
+
+Today: a loss that cannot fit the model's last layer (see `checks.losses`). Each piece of
+advice names the model variable; the model files are the ones the checks already loaded.
+"""
+
+from __future__ import annotations
+
+from grader.checks.context import Submission
+from grader.checks.losses import label_free_problems, loss_of, output_of
+from grader.outcomes import CheckSkipped
+
+
+def model_advice(submission: Submission) -> tuple[str, ...]:
+    artifacts = submission.artifacts
+    if artifacts is None:
+        return ()
+    advice = []
+    seen: set[str] = set()
+    for name, artifact in artifacts.models.items():
+        if artifact.path is None or str(artifact.path) in seen or name.startswith("_"):
+            continue
+        seen.add(str(artifact.path))
+        try:
+            model = submission.load_model(name)
+        except CheckSkipped:
+            continue
+        shown = " / ".join(f"`{alias}`" for alias in artifact.aliases if not alias.startswith("_"))
+        advice += [f"{shown}: {problem}." for problem in _problems(model)]
+    return tuple(advice)
+
+
+def _problems(model: object) -> list[str]:
+    if getattr(model, "loss", None) is None:
+        return []
+    try:
+        return label_free_problems(loss_of(model), output_of(model))
+    except (AttributeError, TypeError, ValueError):  # an unusual model: no advice, no crash
+        return []

@@ -1,0 +1,116 @@
+"""The loss rules: every silent label/activation/loss mismatch is named, correct pairs pass."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from grader.checks.losses import (
+    LossInfo,
+    OutputInfo,
+    label_free_problems,
+    label_problems,
+    loss_of,
+    output_of,
+)
+
+SIGMOID_1 = OutputInfo(1, "sigmoid")
+SOFTMAX_10 = OutputInfo(10, "softmax")
+LINEAR_10 = OutputInfo(10, "linear")
+
+
+@pytest.mark.parametrize(
+    ("loss", "output", "labels", "classes"),
+    [
+        (LossInfo("binary_crossentropy", False), SIGMOID_1, "binary", [2]),
+        (
+            LossInfo("sparse_categorical_crossentropy", False),
+            OutputInfo(2, "softmax"),
+            "binary",
+            [2],
+        ),
+        (LossInfo("sparse_categorical_crossentropy", False), SOFTMAX_10, "integer", [10]),
+        (LossInfo("sparse_categorical_crossentropy", True), LINEAR_10, "integer", [10]),
+        (LossInfo("categorical_crossentropy", False), SOFTMAX_10, "onehot", [10]),
+        (
+            LossInfo("sparse_categorical_crossentropy", False),
+            OutputInfo(25, "softmax"),
+            "integer",
+            [25, 26],
+        ),
+    ],
+)
+def test_matching_pairs_have_no_problems(
+    loss: LossInfo, output: OutputInfo, labels: Any, classes: list[int]
+) -> None:
+    assert label_problems(loss, output, labels, classes) == []
+    assert label_free_problems(loss, output) == []
+
+
+@pytest.mark.parametrize(
+    ("loss", "output", "labels", "words"),
+    [
+        (LossInfo("categorical_crossentropy", False), SIGMOID_1, "binary", "always 0"),
+        (
+            LossInfo("binary_crossentropy", False),
+            OutputInfo(1, "softmax"),
+            "binary",
+            "always outputs 1.0",
+        ),
+        (
+            LossInfo("categorical_crossentropy", False),
+            SOFTMAX_10,
+            "integer",
+            "integer class labels",
+        ),
+        (
+            LossInfo("sparse_categorical_crossentropy", False),
+            SOFTMAX_10,
+            "onehot",
+            "one-hot labels",
+        ),
+        (
+            LossInfo("sparse_categorical_crossentropy", True),
+            SOFTMAX_10,
+            "integer",
+            "applies it twice",
+        ),
+        (
+            LossInfo("sparse_categorical_crossentropy", False),
+            LINEAR_10,
+            "integer",
+            "from_logits=True",
+        ),
+        (LossInfo("mean_squared_error", False), SOFTMAX_10, "integer", "not mean_squared_error"),
+        (
+            LossInfo("sparse_categorical_crossentropy", False),
+            OutputInfo(24, "softmax"),
+            "integer",
+            "24 unit",
+        ),
+    ],
+)
+def test_each_mismatch_is_named(
+    loss: LossInfo, output: OutputInfo, labels: Any, words: str
+) -> None:
+    problems = label_problems(loss, output, labels, [10]) + label_free_problems(loss, output)
+    assert any(words in problem for problem in problems), problems
+
+
+def test_losses_given_as_strings_objects_or_functions_read_the_same(keras: Any) -> None:
+    def compiled(loss: Any) -> Any:
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+        model.compile(optimizer="adam", loss=loss)
+        return model
+
+    as_object = compiled(keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    assert loss_of(as_object) == LossInfo("sparse_categorical_crossentropy", True)
+    assert (
+        loss_of(compiled("sparse_categorical_crossentropy")).name
+        == "sparse_categorical_crossentropy"
+    )
+    assert loss_of(compiled(keras.losses.sparse_categorical_crossentropy)).name == (
+        "sparse_categorical_crossentropy"
+    )
+    assert output_of(as_object) == OutputInfo(3, "softmax")

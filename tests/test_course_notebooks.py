@@ -1,0 +1,56 @@
+"""Course notebooks as students hand them in, through the whole pipeline (one kernel each).
+
+A Colab notebook in the course's Keras 2 style must grade fully; the starters, with every
+graded body left as `None` or `pass`, must give a complete report of clear failures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from grader import api
+from grader.results import GradeResult
+from tests.conftest import NOTEBOOKS, ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def grade(path: Path, out: Path) -> GradeResult:
+    options = api.Options(data="fixture", out_dir=out, json_path=out / "result.json")
+    return api.grade_notebook(path, None, options)
+
+
+def test_a_colab_notebook_in_the_course_style_grades_fully(tmp_path: Path) -> None:
+    """`!pip`, `%matplotlib`, `drive.mount`, the metadata checker, `!gdown`, `/content`
+    paths, `lr=`, `layer.output_shape`, a bare callback, a renamed graded function and a
+    Python 2 cell that does not parse."""
+    path = NOTEBOOKS / "course" / "csv-to-array-colab.ipynb"
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    result = grade(path, tmp_path)
+    statuses = {c.id: c.status for c in result.checks}
+    assert set(statuses.values()) == {"passed"}, [c.message for c in result.checks]
+    assert result.score == result.max_score
+    parsed = next(c for c in result.checks if c.id == "parse.parsed_csv")
+    assert "graded `read_csv_file` as `parse_data_from_input`" in parsed.message
+    broken = [cell for cell in result.cells if cell.status == "error"]
+    assert [cell.error.ename for cell in broken if cell.error] == ["SyntaxError"]
+    assert (tmp_path / "result.json").is_file()
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+@pytest.mark.parametrize("assignment", ["csv-to-array", "file-splitting"])
+def test_an_untouched_starter_gets_a_full_report_of_clear_failures(
+    tmp_path: Path, assignment: str
+) -> None:
+    result = grade(ROOT / "assignments" / assignment / "starter.ipynb", tmp_path)
+    assert not result.grader_failed
+    assert result.score == 0
+    assert result.report_path is not None and Path(result.report_path).is_file()
+    for check in result.checks:
+        assert check.status in ("failed", "skipped", "submission_error"), check
+        assert check.message and (check.hint or check.status == "skipped"), check
+    function_checks = [c for c in result.checks if c.step in ("dirs", "split", "parse")]
+    assert all(c.status == "failed" for c in function_checks), function_checks
