@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import multiprocessing
 import secrets
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -34,6 +36,7 @@ from grader.outcomes import UsageError
 from grader.results import DataSource, GradeResult
 from grader.selftest import MutantOutcome, SelftestResult, mutated
 from grader.spec import (
+    SPEC_FILE,
     AssignmentSpec,
     DataChoice,
     ProfileName,
@@ -257,17 +260,37 @@ def write_reports(result: GradeResult, stem: str, options: Options) -> GradeResu
     return result
 
 
-def selftest(assignment_id: str, options: Options | None = None) -> SelftestResult:
-    """Grade the reference (every check must pass) and each mutant (its checks must fail)."""
+def selftest(assignment_id: str, options: Options | None = None, jobs: int = 1) -> SelftestResult:
+    """Grade the reference (every check must pass) and each mutant (its checks must fail).
+
+    With `jobs` > 1 the runs go to that many worker processes: each run is a kernel plus
+    the grader's checks, independent of the others.
+    """
     options = replace(options or Options(), html=False, json_path=None)
     spec = find_assignment(assignment_id, options.assignments_dirs)
+    spec_file = spec.root / SPEC_FILE
     reference = read_notebook(spec.reference)
-    reference_result = grade_loaded(reference, spec.reference.name, spec, options)
-    outcomes = tuple(
-        MutantOutcome(m, grade_loaded(mutated(reference, m, spec), f"mutant {m.id}", spec, options))
-        for m in spec.mutants
-    )
-    return SelftestResult(spec.id, reference_result, outcomes)
+    for mutant in spec.mutants:  # a replacement that misses is a spec error: say so first
+        mutated(reference, mutant, spec)
+    runs = [None, *(m.id for m in spec.mutants)]
+    if jobs <= 1:
+        results = [_selftest_run(spec_file, options, run) for run in runs]
+    else:
+        context = multiprocessing.get_context("spawn")  # TensorFlow does not survive fork
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            results = list(pool.map(functools.partial(_selftest_run, spec_file, options), runs))
+    outcomes = tuple(MutantOutcome(m, r) for m, r in zip(spec.mutants, results[1:], strict=True))
+    return SelftestResult(spec.id, results[0], outcomes)
+
+
+def _selftest_run(spec_file: Path, options: Options, mutant_id: str | None) -> GradeResult:
+    """One run of a self-test: the reference (`mutant_id` None) or one mutant of it."""
+    spec = load_spec(spec_file)
+    reference = read_notebook(spec.reference)
+    if mutant_id is None:
+        return grade_loaded(reference, spec.reference.name, spec, options)
+    mutant = next(m for m in spec.mutants if m.id == mutant_id)
+    return grade_loaded(mutated(reference, mutant, spec), f"mutant {mutant.id}", spec, options)
 
 
 def assignments(extra_dirs: list[Path] | None = None) -> dict[str, AssignmentSpec]:

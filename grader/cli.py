@@ -139,13 +139,14 @@ def selftest(
     data: DataOpt = DataSource.fixture,
     data_dir: DataDirOpt = None,
     assignments: AssignmentsOpt = None,
+    jobs: Annotated[int, typer.Option(min=1, help="Runs at once (worker processes).")] = 1,
 ) -> None:
     """Run each assignment's reference and mutants: proves every check can fail."""
     options = _options(profile, data, data_dir, DEFAULTS.out_dir, assignments)
 
     def action() -> int:
         ids = assignment_ids or list(api.assignments(options.assignments_dirs))
-        results = [api.selftest(i, options) for i in ids]
+        results = [api.selftest(i, options, jobs) for i in ids]
         for result in results:
             print_selftest(result)
         return 0 if all(r.ok for r in results) else 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from grader import api
 from grader.notebook import read_notebook
 from grader.outcomes import SpecError
 from grader.selftest import SelftestResult, mutated
@@ -43,3 +44,14 @@ def test_every_mutant_is_caught_by_the_checks_it_names(cifar_selftest: SelftestR
     missed = {m.mutant.id: m.missed for m in cifar_selftest.mutants if m.missed}
     assert missed == {}
     assert cifar_selftest.ok
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ["csv-to-array", "file-splitting", "loss-selection"])
+def test_each_course_assignment_catches_all_its_mutants(assignment: str) -> None:
+    """`grade selftest` of the course assignments, offline, two runs at a time."""
+    result = api.selftest(assignment, api.Options(data="fixture"), jobs=2)
+    assert result.reference_failures == []
+    assert len(result.mutants) >= 5
+    assert {m.mutant.id: m.missed for m in result.mutants if m.missed} == {}
+    assert result.ok

@@ -149,7 +149,7 @@ class Learns(Params):
     labels: Literal["binary", "integer", "onehot"]
     classes: int = 10
     epochs: int = 3
-    samples: int = 1500
+    samples: int = 1000
     input_scale: float = 1 / 255
     min_accuracy: float
 
