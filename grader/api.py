@@ -143,6 +143,7 @@ def grade_loaded(
         problems=run.problems,
         comparison=comparison,
         advice=advice,
+        notes=artifacts.notes if artifacts else (),
     )
 
 

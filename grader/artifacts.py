@@ -50,6 +50,7 @@ class Artifacts:
     environment: dict[str, Any] = field(default_factory=dict)
     calls: dict[str, tuple[CallArtifact, ...]] = field(default_factory=dict)
     files: dict[str, Path | None] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
 
 def read_artifacts(root: Path) -> Artifacts | None:
@@ -70,6 +71,7 @@ def read_artifacts(root: Path) -> Artifacts | None:
             for check, entries in manifest.get("calls", {}).items()
         },
         files={name: _inside(root, rel) for name, rel in manifest.get("files", {}).items()},
+        notes=tuple(str(note) for note in manifest.get("notes", [])),
     )
 
 

@@ -112,6 +112,7 @@ class GradeResult:
     problems: tuple[str, ...] = ()
     comparison: tuple[ComparisonRow, ...] = ()
     advice: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
     report_path: str | None = None
 
     @property

@@ -114,3 +114,16 @@ def test_losses_given_as_strings_objects_or_functions_read_the_same(keras: Any) 
         "sparse_categorical_crossentropy"
     )
     assert output_of(as_object) == OutputInfo(3, "softmax")
+
+
+def test_advice_names_the_model_and_its_mismatch(keras: Any, tmp_path: Any) -> None:
+    from grader.advice import model_advice
+    from tests.conftest import make_submission
+
+    broken = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+    broken.compile(optimizer="adam", loss="categorical_crossentropy")
+    fine = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+    fine.compile(optimizer="adam", loss="binary_crossentropy")
+    advice = model_advice(make_submission(tmp_path, {"net": broken, "other": fine}))
+    assert len(advice) == 1
+    assert advice[0].startswith("`net`: categorical cross-entropy on one output unit is always 0")

@@ -59,10 +59,14 @@ def test_export_round_trips_through_the_artifact_reader(
         "zoo": {"a": model, "b": 3},
     }
     export.export_all(
-        {"out_dir": str(tmp_path), "variables": ["y", "name", "gone"]}, namespace, recorder
+        {"out_dir": str(tmp_path), "variables": ["y", "name", "gone"]},
+        namespace,
+        recorder,
+        ["[grader] skipped `!pip install x`"],
     )
     artifacts = read_artifacts(tmp_path)
     assert artifacts is not None
+    assert artifacts.notes == ("[grader] skipped `!pip install x`",)
     assert set(artifacts.models) == {"net", "alias", "zoo['a']"}
     assert artifacts.models["net"].path == artifacts.models["alias"].path
     assert artifacts.fits[0].variables == ("net", "alias", "zoo['a']")
@@ -87,14 +91,14 @@ def test_shell_commands_follow_the_policy(
     command: str, reason: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ran: list[str] = []
-    shims._system(command, ran.append, DownloadMap({}, "."))
+    shims._system(command, ran.append, DownloadMap({}, "."), print)
     assert ran == []
     assert reason in capsys.readouterr().out
 
 
 def test_harmless_shell_commands_still_run() -> None:
     ran: list[str] = []
-    shims._system("ls -la", ran.append, DownloadMap({}, "."))
+    shims._system("ls -la", ran.append, DownloadMap({}, "."), print)
     assert ran == ["ls -la"]
 
 
@@ -109,16 +113,21 @@ def test_a_download_and_its_unzip_on_one_line_both_happen(
     monkeypatch.chdir(tmp_path)
     downloads = DownloadMap({"https://example.org/d.zip": str(copy)}, str(tmp_path))
     line = "wget -q https://example.org/d.zip -O got.zip && unzip -q got.zip -d out; rm -rf /"
-    shims._system(line, None, downloads)
+    notes: list[str] = []
+    shims._system(line, None, downloads, notes.append)
+    assert len(notes) == 3 and "rm -rf" in notes[-1]
     assert (tmp_path / "out" / "data" / "a.txt").read_text() == "hello"
 
 
-def test_colab_shim_makes_drive_mount_harmless(capsys: pytest.CaptureFixture[str]) -> None:
-    shims.install_colab_shim()
-    from google.colab import drive  # type: ignore[import-not-found]
+def test_colab_shim_makes_drive_and_files_harmless_and_noted() -> None:
+    notes: list[str] = []
+    shims.install_colab_shim(notes.append)
+    from google.colab import drive, files  # type: ignore[import-not-found]
 
     drive.mount("/content/drive")
-    assert "skipped" in capsys.readouterr().out
+    files.download("history.pkl")
+    assert files.upload() == {}
+    assert len(notes) == 3 and all("skipped" in note for note in notes)
 
 
 def test_memory_growth_is_turned_on_for_every_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -150,7 +159,7 @@ def test_a_trained_model_no_longer_named_is_still_exported(
     model_class, recorder = recorded_model_class
     first = train(model_class, keras, epochs=1)
     second = train(model_class, keras, epochs=1)
-    export.export_all({"out_dir": str(tmp_path), "variables": []}, {"model": second}, recorder)
+    export.export_all({"out_dir": str(tmp_path), "variables": []}, {"model": second}, recorder, [])
     artifacts = read_artifacts(tmp_path)
     assert artifacts is not None and first is not second
     assert set(artifacts.models) == {"model", "_trained_1"}

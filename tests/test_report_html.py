@@ -258,3 +258,15 @@ def test_comparison_table_has_a_row_per_trained_step(result: GradeResult) -> Non
     assert table.count("<tr>") == 3
     assert "1,180" in table and "7,390" in table and "0.4500" in table and ">17<" in table
     assert "No step's model was trained." in html.render(replace(result, comparison=()))
+
+
+def test_advice_and_the_stand_ins_notes_are_shown(result: GradeResult) -> None:
+    page = html.render(
+        replace(
+            result,
+            advice=("`model`: a softmax over one unit always outputs 1.0.",),
+            notes=("[grader] skipped `!pip install -q tensorflow==2.15`: packages are fixed.",),
+        )
+    )
+    assert "Advice (no points)" in page and "always outputs 1.0" in page
+    assert "skipped `!pip install -q tensorflow==2.15`" in page

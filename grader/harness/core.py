@@ -10,12 +10,21 @@ from typing import Any
 from grader.harness import export, fit, flavour, serve, shims
 from grader.harness.downloads import DownloadMap
 
+_MAX_NOTES = 200
+
 
 class Harness:
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
         rules = [fit.SizeRule(**rule) for rule in config.get("budget_by_size", [])]
         self.recorder = fit.FitRecorder(config.get("max_epochs"), rules)
+        self.notes: list[str] = []
+
+    def note(self, message: str) -> None:
+        """Print what a stand-in did in the cell's output, and keep it for the report."""
+        print(message)
+        if len(self.notes) < _MAX_NOTES:
+            self.notes.append(message)
 
     def install(self) -> None:
         import keras
@@ -37,15 +46,15 @@ class Harness:
         serve.serve_datasets(self.config.get("datasets", {}))
         downloads = DownloadMap(self.config.get("downloads", {}), _cache_dir(self.config))
         downloads.install()
-        shims.install_colab_shim()
-        shims.install_shell_policy(downloads)
+        shims.install_colab_shim(self.note)
+        shims.install_shell_policy(downloads, self.note)
 
     def collect(self, arguments: dict[str, Any]) -> None:
         from IPython import get_ipython
 
         shell = get_ipython()
         namespace = shell.user_ns if shell is not None else {}
-        export.export_all(arguments, namespace, self.recorder)
+        export.export_all(arguments, namespace, self.recorder, self.notes)
 
 
 def _cache_dir(config: dict[str, Any]) -> str:

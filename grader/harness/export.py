@@ -15,7 +15,9 @@ from grader.harness.flavour import is_model, save_model
 MANIFEST = "manifest.json"
 
 
-def export_all(arguments: dict[str, Any], namespace: dict[str, Any], recorder: Any) -> None:
+def export_all(
+    arguments: dict[str, Any], namespace: dict[str, Any], recorder: Any, notes: list[str]
+) -> None:
     out = Path(arguments["out_dir"])
     (out / "models").mkdir(parents=True, exist_ok=True)
     (out / "variables").mkdir(exist_ok=True)
@@ -27,6 +29,7 @@ def export_all(arguments: dict[str, Any], namespace: dict[str, Any], recorder: A
         "calls": export_calls(out, arguments.get("calls", []), namespace),
         "files": _copy_files(out, arguments.get("files", [])),
         "globals": sorted(n for n in namespace if not n.startswith("_")),
+        "notes": notes,
         "environment": _environment(),
     }
     partial = out / f"{MANIFEST}.partial"

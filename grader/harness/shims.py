@@ -1,6 +1,8 @@
 """Stand-ins for what only exists on Colab or a student's own machine: Colab modules and shells.
 
-`input()` needs no shim: the grader's kernel client refuses stdin, so it fails at once.
+Every stand-in reports what it did through `note`, which prints it in the cell's output and
+keeps it for the report. `input()` needs no shim: the grader's kernel client refuses stdin,
+so it fails at once.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import shlex
 import sys
 import types
 import zipfile
+from collections.abc import Callable
 from typing import Any
 
 _SKIPPED = {
@@ -21,7 +24,10 @@ _SKIPPED = {
 _ALLOWED = {"ls", "pwd", "mkdir", "echo", "cat", "head", "wc"}
 
 
-def install_colab_shim() -> None:
+Note = Callable[[str], None]
+
+
+def install_colab_shim(note: Note) -> None:
     """Make `from google.colab import drive, files` work and do nothing harmful."""
     try:
         import google.colab
@@ -29,9 +35,20 @@ def install_colab_shim() -> None:
         return
     except ImportError:
         pass
+
+    def mount(path: str = "/content/drive", *args: Any, **kwargs: Any) -> None:
+        note(f"[grader] drive.mount({path!r}) skipped: the grader provides the files.")
+
+    def download(name: str, *args: Any, **kwargs: Any) -> None:
+        note(f"[grader] files.download({name!r}) skipped: nothing leaves the grading machine.")
+
+    def upload(*args: Any, **kwargs: Any) -> dict[str, bytes]:
+        note("[grader] files.upload() skipped: the grader provides the files; nothing uploaded.")
+        return {}
+
     colab = types.ModuleType("google.colab")
-    colab.drive = _module("google.colab.drive", mount=_mount, flush_and_unmount=_noop)
-    colab.files = _module("google.colab.files", download=_noop, upload=lambda *a, **k: {})
+    colab.drive = _module("google.colab.drive", mount=mount, flush_and_unmount=_noop)
+    colab.files = _module("google.colab.files", download=download, upload=upload)
     colab.output = _module("google.colab.output", clear=_noop, enable_custom_widget_manager=_noop)
     sys.modules["google.colab"] = colab
     google = sys.modules.get("google") or types.ModuleType("google")
@@ -51,11 +68,7 @@ def _noop(*args: Any, **kwargs: Any) -> None:
     return None
 
 
-def _mount(path: str = "/content/drive", *args: Any, **kwargs: Any) -> None:
-    print(f"[grader] drive.mount({path!r}) skipped: the grader provides the files.")
-
-
-def install_shell_policy(downloads: Any) -> None:
+def install_shell_policy(downloads: Any, note: Note) -> None:
     """Route `!command` and `%pip` through a policy instead of running them blindly: downloads
     are served from the grader's copies, package installs skipped, harmless commands run."""
     from IPython import get_ipython
@@ -64,18 +77,18 @@ def install_shell_policy(downloads: Any) -> None:
     if shell is None:
         return
     run_allowed = shell.system
-    shell.system = lambda command: _system(command, run_allowed, downloads)
-    shell.getoutput = lambda command, *a, **k: _system(command, None, downloads) or []
+    shell.system = lambda command: _system(command, run_allowed, downloads, note)
+    shell.getoutput = lambda command, *a, **k: _system(command, None, downloads, note) or []
     for magic in ("pip", "conda"):
         shell.register_magic_function(
-            lambda line, _m=magic: _skip(f"{_m} {line}", _SKIPPED[_m]), "line", magic
+            lambda line, _m=magic: _skip(f"{_m} {line}", _SKIPPED[_m], note), "line", magic
         )
 
 
-def _system(command: str, run: Any, downloads: Any) -> None:
+def _system(command: str, run: Any, downloads: Any, note: Note) -> None:
     """Each part of `a && b; c` on its own: `!wget URL -O f.zip && unzip f.zip` is common."""
     for words in _commands(command):
-        _one_command(words, run, downloads)
+        _one_command(words, run, downloads, note)
 
 
 def _commands(command: str) -> list[list[str]]:
@@ -95,19 +108,20 @@ def _commands(command: str) -> list[list[str]]:
     return [words for words in commands if words]
 
 
-def _one_command(words: list[str], run: Any, downloads: Any) -> None:
+def _one_command(words: list[str], run: Any, downloads: Any, note: Note) -> None:
     program = words[0]
     if program in _ALLOWED and run is not None:
         run(shlex.join(words))
         return
     if program == "unzip":
-        print(_unzip(words[1:]))
+        note(_unzip(words[1:]))
         return
     served = downloads.run_shell(words, os.getcwd())
     if served is not None:
-        print(served)
+        note(served)
         return
-    _skip(shlex.join(words), _SKIPPED.get(program, "shell commands do not run while grading"))
+    reason = _SKIPPED.get(program, "shell commands do not run while grading")
+    _skip(shlex.join(words), reason, note)
 
 
 def _unzip(arguments: list[str]) -> str:
@@ -126,5 +140,5 @@ def _unzip(arguments: list[str]) -> str:
     return f"[grader] extracted {archive} into {folder}"
 
 
-def _skip(command: str, reason: str) -> None:
-    print(f"[grader] skipped `!{command.strip()}`: {reason}.")
+def _skip(command: str, reason: str, note: Note) -> None:
+    note(f"[grader] skipped `!{command.strip()}`: {reason}.")

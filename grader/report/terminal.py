@@ -28,6 +28,11 @@ def print_summary(result: GradeResult, console: Console | None = None) -> None:
             _print_check(console, check)
     for advice in result.advice:
         console.print(f"[cyan]ℹ advice (no points): {escape(advice)}[/]")
+    if result.notes:
+        console.print(
+            f"[dim]{len(result.notes)} Colab/shell line(s) handled by the grader's stand-ins "
+            "(listed in the report)[/]"
+        )
     console.print(_footer(result))
 
 
