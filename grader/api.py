@@ -10,15 +10,15 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import numpy as np
 from nbformat import NotebookNode
 
 from grader import datasets
 from grader.advice import model_advice
 from grader.artifacts import read_artifacts
 from grader.checks.context import Submission
-from grader.checks.registry import FunctionParams, HiddenCall
+from grader.checks.registry import HiddenCall
 from grader.checks.runner import run_checks
+from grader.collect import collect_source
 from grader.comparison import compare_steps
 from grader.datasets.placement import place_data
 from grader.execute import Budget, execute
@@ -26,7 +26,6 @@ from grader.harness.flavour import LEGACY_ENVIRONMENT
 from grader.notebook import (
     assignment_of,
     graded_functions,
-    harness_source,
     read_notebook,
     relocated,
     sanitized,
@@ -110,9 +109,9 @@ def grade_loaded(
         )
         hidden: dict[str, list[HiddenCall]] = {}
         collect = functools.partial(
-            _collect_source,
+            collect_source,
             spec,
-            options,
+            options.profile,
             workspace,
             graded_functions(notebook),
             secret_seed,
@@ -168,72 +167,6 @@ def _prepared_notebook(
     }
     code = relocated(sanitized(notebook), workspace.folder_map())
     return with_harness(code, install, {})
-
-
-def _wanted(spec: AssignmentSpec, options: Options, field: str) -> list[str]:
-    """What the collect cell must export for the checks: variable names, or file names."""
-    names = {
-        getattr(c.params(options.profile), field, None)
-        for _, _, c in spec.iter_checks(options.profile)
-    }
-    return sorted(n for n in names if n)
-
-
-def _collect_source(
-    spec: AssignmentSpec,
-    options: Options,
-    workspace: Workspace,
-    graded: dict[str, str],
-    secret_seed: int,
-    hidden: dict[str, list[HiddenCall]],
-) -> str:
-    """The collect cell, written only once the student's cells have run: the hidden inputs of
-    function checks are made now, in a fresh folder, from the run's secret seed."""
-    calls = _hidden_calls(spec, options, workspace, graded, secret_seed, hidden)
-    arguments = {
-        "out_dir": str(workspace.artifacts_dir),
-        "variables": _wanted(spec, options, "variable"),
-        "files": _wanted(spec, options, "file"),
-        "calls": calls,
-    }
-    return harness_source("collect", arguments)
-
-
-def _hidden_calls(
-    spec: AssignmentSpec,
-    options: Options,
-    workspace: Workspace,
-    graded: dict[str, str],
-    secret_seed: int,
-    hidden: dict[str, list[HiddenCall]],
-) -> list[dict]:
-    rng = np.random.default_rng(secret_seed)
-    folder = workspace.hidden_dir()
-    calls = []
-    for check_id, _, check_spec in spec.iter_checks(options.profile):
-        params = check_spec.params(options.profile)
-        if not isinstance(params, FunctionParams):
-            continue
-        own = folder / check_id
-        own.mkdir()
-        hidden[check_id] = params.hidden_calls(rng, own)
-        calls.append(
-            {
-                "check": check_id,
-                "functions": _function_names(spec, params.function, graded),
-                "args": [call.args for call in hidden[check_id]],
-                "kind": params.kind,
-                "input_shape": params.input_shape,
-            }
-        )
-    return calls
-
-
-def _function_names(spec: AssignmentSpec, name: str, graded: dict[str, str]) -> list[str]:
-    """Where a graded function may be found: its name, the function a `# GRADED FUNCTION`
-    comment announces under that name, then the spec's aliases."""
-    aliases = spec.functions[name].aliases if name in spec.functions else []
-    return list(dict.fromkeys([name, *filter(None, [graded.get(name)]), *aliases]))
 
 
 def _data_source(data: dict[str, datasets.PreparedData]) -> DataSource:
