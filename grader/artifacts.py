@@ -125,4 +125,8 @@ def _fit(entry: dict[str, Any]) -> FitRecord:
         epochs=epochs,
         variables=tuple(entry.get("variables") or ()),
         samples_cap=entry.get("samples_cap"),
+        trainable_params=entry.get("trainable_params"),
+        total_params=entry.get("total_params"),
+        trainable_layers=tuple(entry.get("trainable_layers") or ()),
+        learning_rate=entry.get("learning_rate"),
     )

@@ -66,6 +66,10 @@ class FitRecord:
     epochs: tuple[EpochRecord, ...]
     variables: tuple[str, ...] = ()
     samples_cap: int | None = None
+    trainable_params: int | None = None
+    total_params: int | None = None
+    trainable_layers: tuple[str, ...] = ()
+    learning_rate: float | None = None
 
     @property
     def mean_epoch_seconds(self) -> float | None:

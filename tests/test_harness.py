@@ -39,6 +39,8 @@ def test_fit_is_capped_and_every_epoch_is_logged(recorded_model_class: Any, kera
     (fit,) = recorder.fits
     assert (fit["epochs_requested"], fit["epochs_cap"], len(fit["epochs"])) == (10, 2, 2)
     assert fit["has_validation"] and fit["batch_size"] == 8
+    assert (fit["trainable_params"], fit["total_params"]) == (15, 15)
+    assert fit["trainable_layers"] and fit["learning_rate"] == pytest.approx(0.01)
     first = fit["epochs"][0]
     assert first["epoch"] == 1 and first["seconds"] > 0
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(first["metrics"])
@@ -183,3 +185,32 @@ def test_larger_models_get_the_smaller_epoch_cap(keras: Any) -> None:
     assert [f["epochs_cap"] for f in recorder.fits] == [4, 2]
     assert recorder.fits[1]["samples_cap"] == 4
     assert wide.optimizer.iterations.numpy() == 2 * 4  # 2 epochs of 4 one-sample batches
+
+
+def test_a_frozen_base_shows_in_the_recorded_training_state(keras: Any) -> None:
+    """Phases of transfer learning are told apart by what trains and at what rate."""
+    from grader.harness.fit import training_state
+
+    base = keras.Sequential([keras.Input((4,)), keras.layers.Dense(5, name="base_dense")])
+    base.trainable = False
+    model = keras.Sequential([base, keras.layers.Dense(2, name="head")])
+    model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="mse")
+    state = training_state(model)
+    assert state["trainable_params"] == 12 and state["total_params"] == 37
+    assert state["trainable_layers"] == ["head"]
+    assert state["learning_rate"] == pytest.approx(1e-4)
+
+
+def test_a_large_model_trains_on_fewer_batches_of_an_iterator(keras: Any) -> None:
+    """Budgets cap samples for batch iterators too, through steps per epoch."""
+    from grader.harness.fit import _cut_samples
+
+    class Batches:
+        batch_size = 32
+
+        def __len__(self) -> int:
+            return 100
+
+    arguments: dict[str, Any] = {"x": Batches(), "validation_data": Batches()}
+    _cut_samples(arguments, 200)
+    assert arguments["steps_per_epoch"] == 7 and arguments["validation_steps"] == 7

@@ -47,10 +47,12 @@ def test_every_mutant_is_caught_by_the_checks_it_names(cifar_selftest: SelftestR
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("assignment", ["csv-to-array", "file-splitting", "loss-selection"])
+@pytest.mark.parametrize(
+    "assignment", ["csv-to-array", "file-splitting", "loss-selection", "transfer-learning"]
+)
 def test_each_course_assignment_catches_all_its_mutants(assignment: str) -> None:
-    """`grade selftest` of the course assignments, offline, two runs at a time."""
-    result = api.selftest(assignment, api.Options(data="fixture"), jobs=2)
+    """`grade selftest` of the other assignments, offline, three runs at a time."""
+    result = api.selftest(assignment, api.Options(data="fixture"), jobs=3)
     assert result.reference_failures == []
     assert len(result.mutants) >= 5
     assert {m.mutant.id: m.missed for m in result.mutants if m.missed} == {}

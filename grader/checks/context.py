@@ -13,7 +13,7 @@ import numpy as np
 
 from grader.artifacts import Artifacts, CallArtifact, inside
 from grader.checks.layers import describe_layers, layer_differences
-from grader.checks.legacy import load_without_keras2_compile
+from grader.checks.legacy import load_keras2_model
 from grader.checks.registry import FunctionParams, HiddenCall
 from grader.datasets import PreparedData
 from grader.keras_import import import_keras
@@ -41,12 +41,9 @@ class Submission:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                try:
-                    return keras.models.load_model(path, safe_mode=True, compile=True)
-                except (ValueError, TypeError):
-                    if Path(path).suffix != ".h5":
-                        raise
-                    return load_without_keras2_compile(keras, Path(path))
+                if Path(path).suffix == ".h5":  # Keras 2 models: see `legacy`
+                    return load_keras2_model(keras, Path(path))
+                return keras.models.load_model(path, safe_mode=True, compile=True)
         except Exception as error:
             raise CheckSkipped(
                 f"{what} could not be loaded safely: {type(error).__name__}: {error}",

@@ -110,3 +110,42 @@ def check_probabilities(ctx: CheckContext, params: Probabilities) -> str:
             hint="the last layer needs activation='softmax'.",
         )
     return f"{len(received)} probability vectors"
+
+
+class RgbImages(ServedSplit):
+    """Grey images prepared for an ImageNet base: three channels, at least `min_side` pixels."""
+
+    min_side: int = 32
+
+
+@check("rgb_images", RgbImages, "Images prepared for the pretrained base")
+def check_rgb_images(ctx: CheckContext, params: RgbImages) -> str:
+    """Every served image, turned into RGB at a size the base accepts, with pixels scaled to
+    [0, 1] or centred the way the base's `preprocess_input` does."""
+    served = getattr(ctx.dataset(params.dataset).served, params.split).x
+    received = ctx.variable(params.variable)
+    shape = received.shape
+    if (
+        received.ndim != 4
+        or shape[0] != len(served)
+        or shape[-1] != 3
+        or min(shape[1:3]) < params.min_side
+    ):
+        raise CheckFailed(
+            f"Expected `{params.variable}` of shape ({len(served)}, ≥{params.min_side}, "
+            f"≥{params.min_side}, 3), received {shape}.",
+            expected=[len(served), f">={params.min_side}", f">={params.min_side}", 3],
+            received=list(shape),
+            hint="repeat the grey channel three times (np.repeat(x[..., None], 3, -1)) and pad "
+            "or resize 28×28 to at least 32×32.",
+        )
+    low, high = float(received.min()), float(received.max())
+    if high > 1.0 + 1e-6 and low >= 0.0:
+        raise CheckFailed(
+            f"Expected pixels in [0, 1] (or centred by preprocess_input), received {low:g} to "
+            f"{high:g}.",
+            expected="[0, 1]",
+            received=[low, high],
+            hint="divide by 255, or apply the base's preprocess_input.",
+        )
+    return f"{len(received):,} images of shape {shape[1:]}, pixels {low:.2f} to {high:.2f}"

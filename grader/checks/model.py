@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 
 import numpy as np
@@ -10,6 +9,7 @@ from pydantic import Field
 
 from grader.checks.context import CheckContext
 from grader.checks.layers import describe_layers, layer_differences, same_value
+from grader.checks.losses import loss_of
 from grader.checks.registry import Params, check
 from grader.outcomes import CheckFailed
 
@@ -27,7 +27,10 @@ class Shape(Params):
 
 
 class LayerList(Params):
+    """`tail`: compare only the model's last layers (a head on a pretrained base)."""
+
     layers: list[dict[str, Any]]
+    tail: bool = False
 
 
 class LayerRules(Params):
@@ -124,6 +127,8 @@ def check_output_shape(ctx: CheckContext, params: Shape) -> str:
 def check_layers(ctx: CheckContext, params: LayerList) -> str:
     """The layers come in the order asked for, each with the attributes the spec names."""
     found = describe_layers(ctx.model())
+    if params.tail:
+        found = found[-len(params.layers) :]
     problems = layer_differences(params.layers, found)
     if problems:
         wanted = " → ".join(layer["type"] for layer in params.layers)
@@ -179,20 +184,14 @@ def _check_last_layer(last: dict[str, Any], wanted: dict[str, Any]) -> None:
             )
 
 
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
 def compile_settings(model: Any) -> dict[str, Any]:
     optimizer = getattr(model, "optimizer", None)
     config = optimizer.get_config() if optimizer is not None else {}
-    loss = getattr(model, "loss", None)
-    loss_name = loss if isinstance(loss, str) else _snake(type(loss).__name__) if loss else None
     return {
         "optimizer": type(optimizer).__name__ if optimizer is not None else None,
         "learning_rate": float(config["learning_rate"]) if "learning_rate" in config else None,
         "momentum": config.get("momentum"),
-        "loss": loss_name,
+        "loss": loss_of(model).name,
     }
 
 

@@ -25,6 +25,7 @@ _FAMILIES = (
     "grader.checks.losses",
     "grader.checks.folders",
     "grader.checks.iterators",
+    "grader.checks.transfer",
 )
 
 

@@ -1,7 +1,16 @@
 """Datasets the grader serves to notebooks: real data where it is found, fixtures otherwise.
 
 The kernel gets `served`; the grader keeps `holdout`, which the kernel never sees, to measure
-accuracy itself. The report always says which source was used.
+accuracy itself. The report always says which source was used. A module is one of three kinds:
+
+- arrays (`load_real`, `make_fixture`): CIFAR-10, MNIST, Sign Language MNIST (which also
+  `write_files` in the course's CSV format);
+- a folder tree (`find_real`, `write_fixture`, `write_subsample`, `write_archives`,
+  `holdout_arrays`): cats vs dogs, horses or humans;
+- a resource (`write_resource`): files such as pretrained weights, nothing held out.
+
+Modules also say where notebooks expect their files (`PLACE`) and which downloads they
+answer (`DOWNLOADS`); see `placement`.
 """
 
 from __future__ import annotations
@@ -63,6 +72,11 @@ def prepare(
     """Choose the source by `choice` and cut the served and held-out parts; folder datasets
     are written under `scratch`."""
     module = dataset_module(name)
+    if hasattr(module, "write_resource"):  # e.g. pretrained weights: files, nothing held out
+        folder = scratch / name
+        folder.mkdir(parents=True, exist_ok=True)
+        source = module.write_resource(folder, data_dir, choice)
+        return PreparedData(name, None, None, source, (), files=folder)
     if hasattr(module, "write_fixture"):
         return prepare_tree(name, module, sizes, choice, data_dir, secret_seed, scratch)
     real = None if choice == "fixture" else module.load_real(data_dir)
@@ -153,7 +167,7 @@ def prepare_tree(
         module.write_subsample(real, served, sizes.train, PUBLIC_SEED)
         module.write_subsample(real, held, sizes.holdout, secret_seed, avoid=served)
         source = "real" if sizes.train is None else "subsampled"
-    module.write_archive(served, served / module.ARCHIVE)
+    module.write_archives(served)
     holdout = module.holdout_arrays(held, secret_seed, sizes.holdout)
     shutil.rmtree(held, ignore_errors=True)
     return PreparedData(name, None, holdout, source, module.CLASS_FOLDERS, files=served)

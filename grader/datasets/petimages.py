@@ -9,9 +9,7 @@ scikit-image, so a small CNN has a real signal without any download.
 
 from __future__ import annotations
 
-import os
 import shutil
-import warnings
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
@@ -20,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from grader.datasets.base import Split
+from grader.datasets.image_files import decoded, link_or_copy
 from grader.outcomes import UsageError
 
 ROOT = "PetImages"
@@ -173,7 +172,7 @@ def write_subsample(
         taken = _names(avoid / ROOT / name) if avoid is not None else set()
         target.mkdir(parents=True, exist_ok=True)
         for path in _chosen(rng, source, name, per_class, taken):
-            _link_or_copy(path, target / path.name)
+            link_or_copy(path, target / path.name)
 
 
 def _names(folder: Path) -> set[str]:
@@ -191,19 +190,18 @@ def _chosen(
     return kept + photos
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
-    try:
-        os.link(source, target)
-    except OSError:  # another file system, or one without hard links
-        shutil.copy2(source, target)
-
-
 def write_archive(folder: Path, archive: Path) -> None:
     """Zip `folder/PetImages` as the course's archive, paths starting at `PetImages/`."""
     archive.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as zipped:
         for path in _tree(folder / ROOT):
             zipped.write(path, path.relative_to(folder).as_posix())
+
+
+def write_archives(folder: Path) -> None:
+    """The archive downloads are answered with, at `folder / ARCHIVE`: every folder dataset
+    writes its archives through this one name, however many it publishes."""
+    write_archive(folder, folder / ARCHIVE)
 
 
 def _tree(root: Path) -> Iterator[Path]:
@@ -228,9 +226,9 @@ def holdout_arrays(
     images: list[np.ndarray] = []
     labels: list[int] = []
     for label, name in enumerate(CLASS_FOLDERS):
-        decoded = _decoded(_shuffled(rng, folder / ROOT / name), size, n_per_class)
-        images.extend(decoded)
-        labels.extend([label] * len(decoded))
+        found = decoded(_shuffled(rng, folder / ROOT / name), size, n_per_class)
+        images.extend(found)
+        labels.extend([label] * len(found))
     order = rng.permutation(len(images))
     x = np.stack(images)[order] if images else np.zeros((0, *size, 3), np.uint8)
     return Split(x, np.asarray(labels, np.uint8)[order])
@@ -239,26 +237,3 @@ def holdout_arrays(
 def _shuffled(rng: np.random.Generator, folder: Path) -> list[Path]:
     files = sorted(folder.glob("*.jpg")) if folder.is_dir() else []
     return [files[i] for i in rng.permutation(len(files))]
-
-
-def _decoded(paths: list[Path], size: tuple[int, int], wanted: int) -> list[np.ndarray]:
-    decoded: list[np.ndarray] = []
-    for path in paths:
-        if len(decoded) == wanted:
-            break
-        image = _decode(path, size) if path.stat().st_size else None
-        if image is not None:
-            decoded.append(image)
-    return decoded
-
-
-def _decode(path: Path, size: tuple[int, int]) -> np.ndarray | None:
-    """The photo as RGB (height, width, 3), or None for a file that is not a readable image."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the real photos include some with broken EXIF
-            with Image.open(path) as image:
-                rgb = image.convert("RGB").resize(size[::-1], Image.Resampling.BILINEAR)
-    except (OSError, ValueError, Image.DecompressionBombError):
-        return None
-    return np.asarray(rgb, dtype=np.uint8)

@@ -109,13 +109,25 @@ def _capped_epochs(arguments: dict[str, Any], cap: int | None) -> int:
 
 
 def _cut_samples(arguments: dict[str, Any], limit: int) -> None:
-    """Train and validate on the first `limit` samples, where the data are arrays."""
+    """Train and validate on the first `limit` samples: arrays are sliced, batch iterators
+    (`ImageDataGenerator.flow...`) run that many samples' worth of steps."""
     for key in ("x", "y", "sample_weight"):
         if _is_sliceable(arguments.get(key)):
             arguments[key] = arguments[key][:limit]
     validation = arguments.get("validation_data")
     if isinstance(validation, tuple) and all(_is_sliceable(part) for part in validation):
         arguments["validation_data"] = tuple(part[:limit] for part in validation)
+    for data, steps in (("x", "steps_per_epoch"), ("validation_data", "validation_steps")):
+        batches = _batches_for(arguments.get(data), limit)
+        if batches is not None:
+            arguments[steps] = min(batches, arguments.get(steps) or batches)
+
+
+def _batches_for(data: Any, limit: int) -> int | None:
+    size = getattr(data, "batch_size", None)
+    if not isinstance(size, int) or size <= 0 or not hasattr(data, "__len__"):
+        return None
+    return max(1, min(len(data), -(-limit // size)))
 
 
 def _is_sliceable(value: Any) -> bool:
@@ -131,6 +143,8 @@ def _epoch_logger(record: dict[str, Any], keras: Any) -> Any:
 
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
             seconds = time.perf_counter() - self.started
+            if "trainable_params" not in record:  # the model is built by now
+                record.update(training_state(self.model))
             metrics = {k: float(v) for k, v in (logs or {}).items() if _is_number(v)}
             record["epochs"].append({"epoch": epoch + 1, "seconds": seconds, "metrics": metrics})
 
@@ -143,3 +157,45 @@ def _is_number(value: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return True
+
+
+_MAX_LAYER_NAMES = 400
+
+
+def training_state(model: Any) -> dict[str, Any]:
+    """What a training phase is: the trainable parameter count, the layers that train (inside
+    nested base models too) and the optimizer's learning rate, taken while `fit` runs."""
+    return {
+        "trainable_params": int(sum(_size(w) for w in model.trainable_weights)),
+        "total_params": int(model.count_params()),
+        "trainable_layers": _trainable_layers(model)[:_MAX_LAYER_NAMES],
+        "learning_rate": _learning_rate(model),
+    }
+
+
+def _size(weight: Any) -> int:
+    size = 1
+    for dimension in weight.shape:
+        size *= int(dimension)
+    return size
+
+
+def _trainable_layers(model: Any) -> list[str]:
+    names = []
+    for layer in model.layers:
+        if hasattr(layer, "layers"):  # a base model used as a layer
+            names += _trainable_layers(layer)
+        elif layer.trainable_weights:
+            names.append(layer.name)
+    return names
+
+
+def _learning_rate(model: Any) -> float | None:
+    optimizer = getattr(model, "optimizer", None)
+    rate = getattr(optimizer, "learning_rate", None)
+    try:
+        if callable(rate):  # a schedule: its value now
+            rate = rate(optimizer.iterations)
+        return float(rate.numpy() if hasattr(rate, "numpy") else rate)
+    except (TypeError, ValueError, AttributeError):
+        return None
