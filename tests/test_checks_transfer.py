@@ -1,0 +1,120 @@
+"""Transfer-learning checks on small stand-in models: where the head is attached, what is
+frozen, and the two training phases as the harness records them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from grader.datasets import PreparedData
+from grader.datasets.base import Split, Splits
+from grader.results import EpochRecord, FitRecord
+from tests.conftest import grade_one, make_submission
+
+
+def based_model(keras: Any, cut: str = "mixed7", frozen: bool = True) -> Any:
+    """A 'pretrained base' of named layers with a head attached at `cut`."""
+    inputs = keras.Input((8, 8, 3))
+    x = keras.layers.Conv2D(4, 3, name="conv2d")(inputs)
+    x = keras.layers.Conv2D(4, 3, name="mixed6")(x)
+    x = keras.layers.Conv2D(4, 3, name="mixed7")(x)
+    base = keras.Model(inputs, x)
+    for layer in base.layers:
+        layer.trainable = not frozen
+    head = keras.layers.Flatten()(base.get_layer(cut).output)
+    return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(head))
+
+
+def test_the_head_on_the_right_layer_passes_and_the_wrong_one_fails(
+    keras: Any, tmp_path: Path
+) -> None:
+    right = make_submission(tmp_path / "a", {"model": based_model(keras)})
+    assert grade_one(right, "cut_at", {"layer": "mixed7"}).status == "passed"
+    wrong = make_submission(tmp_path / "b", {"model": based_model(keras, cut="mixed6")})
+    result = grade_one(wrong, "cut_at", {"layer": "mixed7"})
+    assert result.status == "failed" and "`mixed6`" in result.message
+
+
+def test_a_base_that_still_trains_is_named(keras: Any, tmp_path: Path) -> None:
+    submission = make_submission(tmp_path, {"model": based_model(keras, frozen=False)})
+    result = grade_one(submission, "frozen_base", {"until": "mixed7"})
+    assert result.status == "failed" and "conv2d" in result.message
+
+
+def test_the_base_is_recognised_by_its_layers_size(keras: Any, tmp_path: Path) -> None:
+    submission = make_submission(tmp_path, {"model": based_model(keras)})
+    passed = grade_one(submission, "base_model", {"prefix": "mixed", "params": 2 * (36 * 4 + 4)})
+    assert passed.status == "passed"
+    assert grade_one(submission, "base_model", {"prefix": "mixed", "params": 1}).status == "failed"
+
+
+def fit(trainable: list[str], rate: float) -> FitRecord:
+    epochs = (EpochRecord(1, 1.0, {"loss": 1.0}),)
+    return FitRecord(
+        "model", "m", 1, None, True, 64, epochs, ("model",),
+        trainable_params=10, total_params=100, trainable_layers=tuple(trainable),
+        learning_rate=rate,
+    )  # fmt: skip
+
+
+HEAD = ["dense", "dense_1"]
+BLOCK5 = ["block5_conv1", "block5_conv2", "block5_conv3"]
+
+
+@pytest.mark.parametrize(
+    ("phases", "status", "words"),
+    [
+        ((fit(HEAD, 1e-3), fit([*BLOCK5, *HEAD], 1e-5)), "passed", "phase 2"),
+        ((fit(["block1_conv1", *HEAD], 1e-3), fit([*BLOCK5, *HEAD], 1e-5)), "failed", "frozen"),
+        ((fit(HEAD, 1e-3), fit(["block4_conv3", *BLOCK5, *HEAD], 1e-5)), "failed", "block4_conv3"),
+        ((fit(HEAD, 1e-3), fit([*BLOCK5, *HEAD], 1e-3)), "failed", "lower learning rate"),
+        ((fit(HEAD, 1e-3),), "failed", "two training phases"),
+    ],
+)
+def test_the_two_phases_are_read_from_the_fit_records(
+    keras: Any, tmp_path: Path, phases: tuple[FitRecord, ...], status: str, words: str
+) -> None:
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    submission = make_submission(tmp_path, {"model": model}, fits=phases)
+    result = grade_one(submission, "phases", {})
+    assert result.status == status, result.message
+    assert words in result.message
+
+
+def fashion(n: int) -> PreparedData:
+    split = Split(np.zeros((n, 28, 28), np.uint8), np.zeros(n, np.uint8))
+    return PreparedData("fashion_mnist", Splits(split, split), split, "fixture", ())
+
+
+@pytest.mark.parametrize(
+    ("images", "status"),
+    [
+        (np.zeros((5, 32, 32, 3), np.float32), "passed"),
+        (np.zeros((5, 28, 28, 3), np.float32), "failed"),
+        (np.zeros((5, 32, 32, 1), np.float32), "failed"),
+        (np.full((5, 32, 32, 3), 255.0, np.float32), "failed"),
+        (np.full((5, 32, 32, 3), -100.0, np.float32), "passed"),
+    ],
+)
+def test_rgb_images_need_three_channels_32_pixels_and_scaled_values(
+    tmp_path: Path, images: np.ndarray, status: str
+) -> None:
+    submission = make_submission(
+        tmp_path, variables={"x": images}, data={"fashion_mnist": fashion(5)}
+    )
+    args = {"variable": "x", "dataset": "fashion_mnist", "split": "train"}
+    assert grade_one(submission, "rgb_images", args, model=None).status == status
+
+
+def test_grey_held_out_images_are_fitted_to_an_rgb_input(keras: Any) -> None:
+    from grader.checks.training import fitted_to
+
+    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten()])
+    grey = np.arange(2 * 28 * 28, dtype=np.uint8).reshape(2, 28, 28)
+    padded = fitted_to(model, grey, 1 / 255, "pad")
+    assert padded.shape == (2, 32, 32, 3)
+    assert padded[:, :2].max() == 0 and np.allclose(padded[:, 2:30, 2:30, 0], grey / 255)
+    assert fitted_to(model, grey, 1.0, "resize").shape == (2, 32, 32, 3)
