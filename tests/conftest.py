@@ -25,9 +25,9 @@ NOTEBOOKS = Path(__file__).parent / "notebooks"
 
 @pytest.fixture(scope="session")
 def cifar_selftest() -> SelftestResult:
-    """The CIFAR-10 self-test: the reference and every mutant graded (12 kernel runs, two at
-    a time)."""
-    return api.selftest("cifar10-cnn", jobs=2)
+    """The CIFAR-10 self-test: the reference and every mutant graded (12 kernel runs, three
+    at a time)."""
+    return api.selftest("cifar10-cnn", jobs=3)
 
 
 @pytest.fixture(scope="session")

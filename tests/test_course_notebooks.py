@@ -41,7 +41,7 @@ def test_a_colab_notebook_in_the_course_style_grades_fully(tmp_path: Path) -> No
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
 
 
-@pytest.mark.parametrize("assignment", ["csv-to-array", "file-splitting"])
+@pytest.mark.parametrize("assignment", ["csv-to-array", "file-splitting", "transfer-learning"])
 def test_an_untouched_starter_gets_a_full_report_of_clear_failures(
     tmp_path: Path, assignment: str
 ) -> None:
@@ -52,5 +52,7 @@ def test_an_untouched_starter_gets_a_full_report_of_clear_failures(
     for check in result.checks:
         assert check.status in ("failed", "skipped", "submission_error"), check
         assert check.message and (check.hint or check.status == "skipped"), check
-    function_checks = [c for c in result.checks if c.step in ("dirs", "split", "parse")]
+    function_checks = [
+        c for c in result.checks if c.step in ("dirs", "split", "parse", "generators")
+    ]
     assert all(c.status == "failed" for c in function_checks), function_checks
