@@ -32,6 +32,7 @@ from grader.notebook import (
     with_harness,
 )
 from grader.outcomes import UsageError
+from grader.report import gradescope, junit, step_summary
 from grader.results import DataSource, GradeResult
 from grader.selftest import MutantOutcome, SelftestResult, mutated
 from grader.spec import (
@@ -57,6 +58,8 @@ class Options:
     data_dir: Path | None = None
     out_dir: Path = Path("reports")
     json_path: Path | None = None
+    junit_path: Path | None = None
+    gradescope_path: Path | None = None
     timeout: float | None = None
     cell_timeout: float | None = None
     assignments_dirs: list[Path] = field(default_factory=list)
@@ -183,6 +186,7 @@ def _device(environment: dict) -> str:
 
 
 def write_reports(result: GradeResult, stem: str, options: Options) -> GradeResult:
+    """Write every report asked for; in GitHub Actions, also the job summary."""
     from grader.report import html, json_report  # matplotlib loads only when reports are due
 
     if options.html:
@@ -191,6 +195,11 @@ def write_reports(result: GradeResult, stem: str, options: Options) -> GradeResu
         result = replace(result, report_path=str(path))
     if options.json_path is not None:
         json_report.write(result, options.json_path)
+    if options.junit_path is not None:
+        junit.write(result, options.junit_path)
+    if options.gradescope_path is not None:
+        gradescope.write(result, options.gradescope_path)
+    step_summary.append_to_github_summary(result)
     return result
 
 

@@ -6,6 +6,7 @@ notebook, unknown assignment, bad spec or flags); 3 grader error.
 
 from __future__ import annotations
 
+import json
 import sys
 import traceback
 from collections.abc import Callable
@@ -17,12 +18,12 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from grader import __version__, api
+from grader import __version__, api, explain
 from grader.outcomes import GraderError, UsageError
 from grader.report.terminal import print_selftest, print_summary
 
 EXIT_USAGE, EXIT_GRADER = 2, 3
-_SUBCOMMANDS = {"notebook", "selftest", "list", "demo"}
+_SUBCOMMANDS = {"notebook", "selftest", "list", "demo", "explain", "schema"}
 _TOP_LEVEL_FLAGS = {"--help", "-h", "--version"}
 
 app = typer.Typer(
@@ -108,6 +109,12 @@ def grade_notebook(
     data_dir: DataDirOpt = DEFAULTS.data_dir,
     out: OutOpt = DEFAULTS.out_dir,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write JSON here.")] = None,
+    junit_path: Annotated[
+        Path | None, typer.Option("--junit", help="Write JUnit XML here (CI test reports).")
+    ] = None,
+    gradescope_path: Annotated[
+        Path | None, typer.Option("--gradescope", help="Write Gradescope results.json here.")
+    ] = None,
     timeout: Annotated[float | None, typer.Option(help="Whole-run limit, seconds.")] = None,
     cell_timeout: Annotated[float | None, typer.Option(help="Per-cell limit, seconds.")] = None,
     assignments: AssignmentsOpt = None,
@@ -120,6 +127,8 @@ def grade_notebook(
         out,
         assignments,
         json_path=json_path,
+        junit_path=junit_path,
+        gradescope_path=gradescope_path,
         timeout=timeout,
         cell_timeout=cell_timeout,
     )
@@ -174,6 +183,43 @@ def demo(out: OutOpt = DEFAULTS.out_dir) -> None:
         result = api.demo(api.Options(out_dir=out))
         print_summary(result)
         typer.echo(f"\nOpen the report: {Path(result.report_path or '').resolve()}")
+        return 0
+
+    _run(action)
+
+
+@app.command("explain")
+def explain_command(
+    check: Annotated[str, typer.Argument(help="A check name (params) or id (step3.params).")],
+    assignment: Annotated[
+        str | None, typer.Option(help="Show the check's arguments in this assignment.")
+    ] = None,
+    assignments: AssignmentsOpt = None,
+) -> None:
+    """Say what a check verifies and which parameters it takes."""
+
+    def action() -> int:
+        typer.echo(explain.explain(check, assignment, list(assignments or [])))
+        return 0
+
+    _run(action)
+
+
+@app.command()
+def schema(
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write it here; default: print.")
+    ] = None,
+) -> None:
+    """Print the JSON Schema of assignment.yaml, for editors."""
+
+    def action() -> int:
+        text = json.dumps(explain.assignment_schema(), indent=2) + "\n"
+        if out is None:
+            typer.echo(text, nl=False)
+        else:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text, encoding="utf-8")
         return 0
 
     _run(action)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from grader import api
@@ -56,3 +57,20 @@ def test_an_untouched_starter_gets_a_full_report_of_clear_failures(
         c for c in result.checks if c.step in ("dirs", "split", "parse", "generators")
     ]
     assert all(c.status == "failed" for c in function_checks), function_checks
+
+
+def test_a_graded_function_whose_cell_does_not_parse_costs_only_its_checks(
+    tmp_path: Path,
+) -> None:
+    notebook = nbformat.read(ROOT / "reference" / "csv-to-array.ipynb", as_version=4)
+    cell = next(c for c in notebook.cells if "def train_val_generators" in c.source)
+    cell.source = cell.source.replace("def train_val_generators(", "def train_val_generators(:")
+    path = tmp_path / "broken.ipynb"
+    nbformat.write(notebook, path)
+    result = grade(path, tmp_path)
+    statuses = {c.id: c.status for c in result.checks}
+    assert statuses["generators.array_generators"] == "submission_error"
+    broken = next(c for c in result.checks if c.id == "generators.array_generators")
+    assert f"cell {notebook.cells.index(cell) + 1}" in broken.message
+    assert statuses["parse.parsed_csv"] == "passed"
+    assert statuses["model.layer_rules"] == statuses["model.loss_matches"] == "passed"

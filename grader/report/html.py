@@ -15,6 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 import grader
 from grader.report import plots
+from grader.report.text import format_points, format_value
 from grader.results import CellError, CellResult, FitRecord, GradeResult
 
 TRACEBACK_LINES = 30
@@ -134,11 +135,6 @@ def _metric_columns(fit: FitRecord) -> list[str]:
     return sorted(names, key=lambda name: name.startswith("val_"))
 
 
-def format_points(value: float) -> str:
-    """2.0 -> "2", 1.5 -> "1.5"."""
-    return f"{value:g}"
-
-
 def format_duration(seconds: float | None) -> str:
     """Human wall time: "0.42 s", "12.3 s", "2 min 05 s", "1 h 02 min"."""
     if seconds is None or not math.isfinite(seconds):
@@ -155,21 +151,6 @@ def format_duration(seconds: float | None) -> str:
 
 def format_metric(value: float | None) -> str:
     return "—" if value is None else f"{value:.4f}"
-
-
-def format_value(value: Any) -> str:
-    """An expected or received value as a student reads it: 1,180 not 1180, (None, 10)."""
-    if value is None:
-        return "—"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return repr(value)
 
 
 def traceback_tail(error: CellError, limit: int = TRACEBACK_LINES) -> str:
