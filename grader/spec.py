@@ -137,16 +137,21 @@ class AssignmentSpec(Strict):
         ]
 
     def layers_of(self, model: str | None) -> list[dict[str, Any]] | None:
-        """The layer list some step's `layers` check gives for this model variable."""
+        """The whole layer list some step's `layers` check gives for this model variable (a
+        `tail` list, the head on a base, cannot identify a model)."""
         for step in self.steps:
             for check_spec in step.checks:
-                if step.model == model and check_spec.check == "layers":
+                if step.model == model and is_whole_layer_list(check_spec):
                     return check_spec.args.get("layers")
         return None
 
     @cached_property
     def reference(self) -> Path:
         return self.root.parent.parent / "reference" / f"{self.id}.ipynb"
+
+
+def is_whole_layer_list(check_spec: CheckSpec) -> bool:
+    return check_spec.check == "layers" and not check_spec.args.get("tail", False)
 
 
 def _format_loc(loc: tuple[int | str, ...]) -> str:

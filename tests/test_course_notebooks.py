@@ -42,15 +42,19 @@ def test_a_colab_notebook_in_the_course_style_grades_fully(tmp_path: Path) -> No
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
 
 
+# Steps whose code the starter already gives (the dense baseline to compare with).
+GIVEN_IN_STARTER = {"transfer-learning": ("mlp",)}
+
+
 @pytest.mark.parametrize("assignment", ["csv-to-array", "file-splitting", "transfer-learning"])
 def test_an_untouched_starter_gets_a_full_report_of_clear_failures(
     tmp_path: Path, assignment: str
 ) -> None:
     result = grade(ROOT / "assignments" / assignment / "starter.ipynb", tmp_path)
     assert not result.grader_failed
-    assert result.score == 0
     assert result.report_path is not None and Path(result.report_path).is_file()
-    for check in result.checks:
+    to_do = [c for c in result.checks if c.step not in GIVEN_IN_STARTER.get(assignment, ())]
+    for check in to_do:
         assert check.status in ("failed", "skipped", "submission_error"), check
         assert check.message and (check.hint or check.status == "skipped"), check
     function_checks = [

@@ -97,3 +97,11 @@ def test_full_only_checks_are_left_out_of_the_quick_profile() -> None:
     full = {check_id for check_id, _, _ in spec.iter_checks("full")}
     assert "step10.accuracy" in full - quick
     assert quick < full
+
+
+def test_a_head_only_layer_list_is_not_used_to_find_a_renamed_model() -> None:
+    """`tail: true` lists the head on a pretrained base; matching by it would pick any model
+    ending in Flatten and Dense layers (a dense baseline, for one)."""
+    spec = find_assignment("transfer-learning")
+    assert spec.layers_of("model") is None
+    assert find_assignment("cifar10-cnn").layers_of("minimal_model") is not None

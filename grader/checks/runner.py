@@ -11,7 +11,7 @@ from grader.checks.context import CheckContext, Submission
 from grader.checks.registry import get_check
 from grader.outcomes import CheckFailed, CheckSkipped, SubmissionError
 from grader.results import CheckResult
-from grader.spec import AssignmentSpec, CheckSpec, StepSpec
+from grader.spec import AssignmentSpec, CheckSpec, StepSpec, is_whole_layer_list
 
 
 def run_checks(spec: AssignmentSpec, submission: Submission) -> tuple[CheckResult, ...]:
@@ -23,7 +23,7 @@ def run_checks(spec: AssignmentSpec, submission: Submission) -> tuple[CheckResul
 
 def _own_layers(step: StepSpec) -> list[dict[str, Any]] | None:
     for check_spec in step.checks:
-        if check_spec.check == "layers":
+        if is_whole_layer_list(check_spec):
             return check_spec.args.get("layers")
     return None
 
