@@ -118,3 +118,19 @@ def test_grey_held_out_images_are_fitted_to_an_rgb_input(keras: Any) -> None:
     assert padded.shape == (2, 32, 32, 3)
     assert padded[:, :2].max() == 0 and np.allclose(padded[:, 2:30, 2:30, 0], grey / 255)
     assert fitted_to(model, grey, 1.0, "resize").shape == (2, 32, 32, 3)
+
+
+def test_the_history_check_reads_the_first_or_last_fit(keras: Any, tmp_path: Path) -> None:
+    def trained(value: float) -> FitRecord:
+        epochs = (EpochRecord(1, 1.0, {"val_accuracy": value / 2}),
+                  EpochRecord(2, 1.0, {"val_accuracy": value}))  # fmt: skip
+        return FitRecord("model", "m", 2, None, True, 32, epochs, ("model",))
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    submission = make_submission(tmp_path, {"model": model}, fits=(trained(0.9), trained(0.6)))
+    last = grade_one(submission, "history", {"metric": "val_accuracy", "min": 0.8})
+    assert last.status == "failed" and last.received == 0.6
+    first = grade_one(submission, "history", {"metric": "val_accuracy", "min": 0.8, "fit": "first"})
+    assert first.status == "passed"
+    missing = grade_one(submission, "history", {"metric": "accuracy", "min": 0.8})
+    assert missing.status == "failed" and "not recorded" in missing.message
