@@ -21,7 +21,12 @@ import numpy as np
 from PIL import Image
 
 from grader.datasets.base import Split
-from grader.datasets.image_files import decoded, link_or_copy
+from grader.datasets.image_files import (
+    archive_stamp,
+    decoded,
+    extract_members,
+    link_or_copy,
+)
 from grader.outcomes import UsageError
 
 CLASS_FOLDERS = ("horses", "humans")
@@ -72,7 +77,7 @@ def _holds_tree(folder: Path) -> bool:
 
 def _extract(archives: dict[str, Path], target: Path) -> Path:
     """Extract both archives once; a marker names them so that new archives are re-read."""
-    stamp = "\n".join(_stamp(path) for path in archives.values())
+    stamp = "\n".join(archive_stamp(path) for path in archives.values())
     marker = target / _DONE
     if marker.is_file() and marker.read_text() == stamp:
         return target
@@ -88,22 +93,12 @@ def _extract(archives: dict[str, Path], target: Path) -> Path:
     return target
 
 
-def _stamp(archive: Path) -> str:
-    stat = archive.stat()
-    return f"{archive.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
-
-
 def _extract_one(archive: Path, target: Path) -> None:
-    try:
-        with zipfile.ZipFile(archive) as zipped:
-            members = [m for m in zipped.infolist() if _is_class_file(m.filename)]
-            zipped.extractall(target, members)
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise UsageError(
-            f"{archive} is not a readable zip archive ({exc}). Hint: download "
-            f"{archive.name} again, or extract it and pass the folder that holds "
-            "training/ and validation/."
-        ) from exc
+    hint = (
+        f"download {archive.name} again, or extract it and pass the folder that holds "
+        "training/ and validation/."
+    )
+    extract_members(archive, target, _is_class_file, hint)
 
 
 def _is_class_file(name: str) -> bool:

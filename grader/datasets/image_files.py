@@ -1,15 +1,19 @@
 """Image files shared by the folder datasets: decoding photos for the grader's held-out
-arrays, and serving real files without copying them twice."""
+arrays, serving real files without copying them twice, and extracting real archives."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import warnings
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from grader.outcomes import UsageError
 
 
 def decoded(paths: list[Path], size: tuple[int, int], wanted: int) -> list[np.ndarray]:
@@ -42,3 +46,20 @@ def link_or_copy(source: Path, target: Path) -> None:
         os.link(source, target)
     except OSError:  # another file system, or one without hard links
         shutil.copy2(source, target)
+
+
+def archive_stamp(archive: Path) -> str:
+    """What identifies an archive's contents well enough to re-extract when it changes."""
+    stat = archive.stat()
+    return f"{archive.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def extract_members(archive: Path, target: Path, keep: Callable[[str], bool], hint: str) -> None:
+    """Extract the members `keep` accepts (never absolute paths or `..`: `keep` says which);
+    an unreadable archive is a `UsageError` ending in `hint`."""
+    try:
+        with zipfile.ZipFile(archive) as zipped:
+            members = [m for m in zipped.infolist() if keep(m.filename)]
+            zipped.extractall(target, members)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise UsageError(f"{archive} is not a readable zip archive ({exc}). Hint: {hint}") from exc

@@ -18,7 +18,12 @@ import numpy as np
 from PIL import Image
 
 from grader.datasets.base import Split
-from grader.datasets.image_files import decoded, link_or_copy
+from grader.datasets.image_files import (
+    archive_stamp,
+    decoded,
+    extract_members,
+    link_or_copy,
+)
 from grader.outcomes import UsageError
 
 ROOT = "PetImages"
@@ -70,21 +75,13 @@ def _holds_tree(folder: Path) -> bool:
 
 def _extract(archive: Path, target: Path) -> Path:
     """Extract the class folders once; a marker names the archive so a new one is re-read."""
-    stat = archive.stat()
-    stamp = f"{archive.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+    stamp = archive_stamp(archive)
     marker = target / _DONE
     if marker.is_file() and marker.read_text() == stamp:
         return target
     shutil.rmtree(target, ignore_errors=True)
-    try:
-        with zipfile.ZipFile(archive) as zipped:
-            members = [m for m in zipped.infolist() if _is_class_file(m.filename)]
-            zipped.extractall(target, members)
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise UsageError(
-            f"{archive} is not a readable zip archive ({exc}). Hint: download {ARCHIVE} again, "
-            f"or extract it and pass the folder that holds {ROOT}/."
-        ) from exc
+    hint = f"download {ARCHIVE} again, or extract it and pass the folder that holds {ROOT}/."
+    extract_members(archive, target, _is_class_file, hint)
     if not _holds_tree(target):
         raise UsageError(f"{archive} holds no {ROOT}/Cat and {ROOT}/Dog folders.")
     marker.write_text(stamp)
