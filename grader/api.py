@@ -23,6 +23,7 @@ from grader.comparison import compare_steps
 from grader.datasets.placement import place_data
 from grader.execute import Budget, execute
 from grader.harness.flavour import LEGACY_ENVIRONMENT
+from grader.kernel import package_root
 from grader.notebook import (
     assignment_of,
     graded_functions,
@@ -34,6 +35,7 @@ from grader.notebook import (
 from grader.outcomes import UsageError
 from grader.report import gradescope, junit, step_summary
 from grader.results import DataSource, GradeResult
+from grader.sandbox import Isolation, Sandbox, choose_isolation, hidden_paths
 from grader.selftest import MutantOutcome, SelftestResult, mutated
 from grader.spec import (
     SPEC_FILE,
@@ -44,9 +46,12 @@ from grader.spec import (
     list_assignments,
     load_spec,
 )
-from grader.workspace import Workspace, create_workspace
+from grader.watchdog import GB, default_memory_bytes
+from grader.workspace import Workspace, create_workspace, runs_dir
 
 DEMO_NOTEBOOK = Path(__file__).parent / "demo" / "submission.ipynb"
+# In a checkout, what the kernel must not read: solutions, mutants, reports, history.
+_CHECKOUT_PRIVATE = ("reference", "assignments", "tests", "reports", "benchmarks", ".git")
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,9 @@ class Options:
     cell_timeout: float | None = None
     assignments_dirs: list[Path] = field(default_factory=list)
     html: bool = True
+    sandbox: bool | None = None  # None: when bubblewrap works here
+    memory_gb: float | None = None  # None: a share of the machine
+    hidden: tuple[Path, ...] = ()  # more folders kept out of the kernel's sight (a class)
 
 
 def grade_notebook(
@@ -92,7 +100,8 @@ def grade_loaded(
 ) -> GradeResult:
     started = time.perf_counter()
     profile = spec.profiles[options.profile]
-    workspace = create_workspace()
+    isolation = choose_isolation(options.sandbox)
+    workspace = create_workspace(runs_dir() if isolation.sandboxed else None)
     try:
         secret_seed = secrets.randbits(32)
         data = {
@@ -103,13 +112,12 @@ def grade_loaded(
                 options.data_dir,
                 secret_seed,
                 workspace.data_dir,
+                workspace.private_dir,
             )
             for ds in spec.datasets
         }
-        prepared = _prepared_notebook(notebook, spec, options, workspace, data)
-        budget = Budget(
-            options.timeout or profile.timeout, options.cell_timeout or profile.cell_timeout
-        )
+        prepared = _prepared_notebook(notebook, spec, options, workspace, data, isolation)
+        budget = _budget(options, spec)
         hidden: dict[str, list[HiddenCall]] = {}
         collect = functools.partial(
             collect_source,
@@ -121,7 +129,8 @@ def grade_loaded(
             hidden,
         )
         environment = LEGACY_ENVIRONMENT if spec.keras == 2 else {}
-        run = execute(prepared, workspace.root, budget, environment, collect)
+        sandbox = _sandbox(spec, options, workspace) if isolation.sandboxed else None
+        run = execute(prepared, workspace.root, budget, environment, collect, sandbox)
         artifacts = read_artifacts(workspace.artifacts_dir)
         submission = Submission(artifacts, run.cells, data, options.profile, run.problems, hidden)
         checks = run_checks(spec, submission)
@@ -146,7 +155,36 @@ def grade_loaded(
         comparison=comparison,
         advice=advice,
         notes=artifacts.notes if artifacts else (),
+        isolation=isolation.detail,
     )
+
+
+def _budget(options: Options, spec: AssignmentSpec) -> Budget:
+    profile = spec.profiles[options.profile]
+    memory = options.memory_gb
+    return Budget(
+        timeout=options.timeout or profile.timeout,
+        cell_timeout=options.cell_timeout or profile.cell_timeout,
+        memory_bytes=int(memory * GB) if memory else default_memory_bytes(),
+    )
+
+
+def _sandbox(spec: AssignmentSpec, options: Options, workspace: Workspace) -> Sandbox:
+    """The kernel sees its workspace; not the other runs, the grader's data, the solutions."""
+    root = package_root()
+    checkout = [root / name for name in _CHECKOUT_PRIVATE] if (root / ".git").exists() else []
+    candidates = [
+        runs_dir(),
+        spec.root,
+        spec.reference.parent,
+        *options.assignments_dirs,
+        options.data_dir,
+        Path.home() / ".keras" / "datasets",
+        Path.home() / ".keras" / "models",
+        *checkout,
+        *options.hidden,
+    ]
+    return Sandbox(workspace.root, workspace.tmp_dir, hidden_paths(candidates, root))
 
 
 def _prepared_notebook(
@@ -155,7 +193,10 @@ def _prepared_notebook(
     options: Options,
     workspace: Workspace,
     data: dict[str, datasets.PreparedData],
+    isolation: Isolation,
 ) -> NotebookNode:
+    """Outputs stripped, harness cells added; `/tmp` and `/content` paths rewritten to the
+    run's own folders unless the sandbox shows those folders there."""
     profile = spec.profiles[options.profile]
     served = place_data(data, workspace)
     install = {
@@ -168,7 +209,9 @@ def _prepared_notebook(
         "downloads": served.downloads,
         "cache_dir": str(workspace.root / ".keras"),
     }
-    code = relocated(sanitized(notebook), workspace.folder_map())
+    code = sanitized(notebook)
+    if not isolation.sandboxed:
+        code = relocated(code, workspace.folder_map())
     return with_harness(code, install, {})
 
 

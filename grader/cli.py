@@ -50,6 +50,18 @@ ProfileOpt = Annotated[Profile, typer.Option(help="quick: self-check; full: fina
 DataOpt = Annotated[DataSource, typer.Option(help="real data, synthetic fixture, or auto.")]
 DataDirOpt = Annotated[Path | None, typer.Option(help="Folder with the real datasets.")]
 OutOpt = Annotated[Path, typer.Option("--out", help="Folder for the HTML report.")]
+MemoryOpt = Annotated[
+    float | None,
+    typer.Option(help="Memory limit of the kernel, GB; default: 3/4 of the machine's memory."),
+]
+SandboxOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--sandbox/--no-sandbox",
+        help="Run the kernel in bubblewrap; default: when bubblewrap works on this machine.",
+        show_default=False,
+    ),
+]
 AssignmentsOpt = Annotated[
     list[Path] | None, typer.Option("--assignments", help="Extra folder of assignments.")
 ]
@@ -117,6 +129,8 @@ def grade_notebook(
     ] = None,
     timeout: Annotated[float | None, typer.Option(help="Whole-run limit, seconds.")] = None,
     cell_timeout: Annotated[float | None, typer.Option(help="Per-cell limit, seconds.")] = None,
+    memory: MemoryOpt = None,
+    sandbox: SandboxOpt = None,
     assignments: AssignmentsOpt = None,
 ) -> None:
     """Grade one notebook (`grade NOTEBOOK` is short for `grade notebook NOTEBOOK`)."""
@@ -131,6 +145,8 @@ def grade_notebook(
         gradescope_path=gradescope_path,
         timeout=timeout,
         cell_timeout=cell_timeout,
+        memory_gb=memory,
+        sandbox=sandbox,
     )
 
     def action() -> int:

@@ -117,6 +117,7 @@ class GradeResult:
     comparison: tuple[ComparisonRow, ...] = ()
     advice: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    isolation: str = ""
     report_path: str | None = None
 
     @property

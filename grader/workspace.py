@@ -1,7 +1,9 @@
-"""A fresh folder per run: the kernel's working directory, its served data, the artifact dir."""
+"""A fresh folder per run: the kernel's working directory, its served data, the artifact dir,
+and beside it a private folder the kernel never sees (when sandboxed)."""
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import tempfile
@@ -14,6 +16,7 @@ class Workspace:
     root: Path
     data_dir: Path
     artifacts_dir: Path
+    private_dir: Path
 
     @property
     def tmp_dir(self) -> Path:
@@ -42,13 +45,25 @@ class Workspace:
         return folder
 
     def remove(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        shutil.rmtree(self.root.parent, ignore_errors=True)
 
 
-def create_workspace() -> Workspace:
-    """The artifact folder's name is random, so no notebook can write there before collection."""
-    root = Path(tempfile.mkdtemp(prefix="grade-"))
-    data_dir = root / ".grader-data"
-    data_dir.mkdir()
-    (root / "tmp").mkdir()
-    return Workspace(root, data_dir, root / f".artifacts-{secrets.token_hex(8)}")
+def create_workspace(parent: Path | None = None) -> Workspace:
+    """The artifact folder's name is random, so no notebook can write there before collection.
+
+    `parent` holds every run's folder (sandboxed runs: `runs_dir()`, hidden from kernels).
+    """
+    if parent is not None:
+        parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    run = Path(tempfile.mkdtemp(prefix="grade-", dir=parent))
+    root, private = run / "work", run / "grader"
+    for folder in (root, private, root / ".grader-data", root / "tmp"):
+        folder.mkdir()
+    artifacts = root / f".artifacts-{secrets.token_hex(8)}"
+    return Workspace(root, root / ".grader-data", artifacts, private)
+
+
+def runs_dir() -> Path:
+    """Where sandboxed runs live: not under `/tmp`, which each sandbox replaces with its own."""
+    given = os.environ.get("GRADER_RUNS_DIR")
+    return Path(given) if given else Path("/var/tmp") / f"grader-runs-{os.getuid()}"

@@ -68,9 +68,10 @@ def prepare(
     data_dir: Path | None,
     secret_seed: int,
     scratch: Path,
+    private: Path,
 ) -> PreparedData:
     """Choose the source by `choice` and cut the served and held-out parts; folder datasets
-    are written under `scratch`."""
+    are written under `scratch` (served) and `private` (never shown to the kernel)."""
     module = dataset_module(name)
     if hasattr(module, "write_resource"):  # e.g. pretrained weights: files, nothing held out
         folder = scratch / name
@@ -78,7 +79,7 @@ def prepare(
         source = module.write_resource(folder, data_dir, choice)
         return PreparedData(name, None, None, source, (), files=folder)
     if hasattr(module, "write_fixture"):
-        return prepare_tree(name, module, sizes, choice, data_dir, secret_seed, scratch)
+        return prepare_tree(name, module, sizes, choice, data_dir, secret_seed, scratch, private)
     real = None if choice == "fixture" else module.load_real(data_dir)
     if real is None and choice == "real":
         raise UsageError(
@@ -143,6 +144,7 @@ def prepare_tree(
     data_dir: Path | None,
     secret_seed: int,
     scratch: Path,
+    private: Path,
 ) -> PreparedData:
     """A dataset published as a folder of image files (cats vs dogs, horses or humans).
 
@@ -152,8 +154,8 @@ def prepare_tree(
     own validation thresholds apply).
     """
     served = scratch / name
-    held = scratch / f".{name}-holdout"
-    real = None if choice == "fixture" else module.find_real(data_dir, scratch / f".{name}-real")
+    held = private / f"{name}-holdout"
+    real = None if choice == "fixture" else module.find_real(data_dir, private / f"{name}-real")
     if real is None and choice == "real":
         raise UsageError(
             f"the real {name} images were not found in --data-dir ({data_dir or 'not given'}). "

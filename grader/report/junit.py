@@ -65,6 +65,7 @@ def _properties(suite: ET.Element, result: GradeResult) -> None:
         "profile": result.profile,
         "data_source": result.data_source,
         "device": result.device,
+        "isolation": result.isolation,
         "score": score,
         "max_score": format_points(result.max_score),
     }

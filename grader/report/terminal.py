@@ -40,7 +40,15 @@ def _header(result: GradeResult) -> str:
     return (
         f"[bold]{escape(result.notebook)}[/] · {escape(result.assignment)} · "
         f"profile {result.profile} · data {result.data_source} · {escape(result.device)}"
+        + _isolation(result)
     )
+
+
+def _isolation(result: GradeResult) -> str:
+    """Said only when the kernel was not isolated: that is what a reader must know."""
+    if result.isolation.startswith("not isolated"):
+        return f"\n[yellow]{escape(result.isolation)}[/]"
+    return " · sandboxed" if result.isolation else ""
 
 
 def _print_check(console: Console, check: CheckResult) -> None:
