@@ -34,7 +34,7 @@ from grader.notebook import (
 )
 from grader.outcomes import UsageError
 from grader.report import gradescope, junit, step_summary
-from grader.results import DataSource, GradeResult
+from grader.results import CellResult, DataSource, GradeResult
 from grader.sandbox import Isolation, Sandbox, choose_isolation, hidden_paths
 from grader.selftest import MutantOutcome, SelftestResult, mutated
 from grader.spec import (
@@ -132,7 +132,8 @@ def grade_loaded(
         sandbox = _sandbox(spec, options, workspace) if isolation.sandboxed else None
         run = execute(prepared, workspace.root, budget, environment, collect, sandbox)
         artifacts = read_artifacts(workspace.artifacts_dir)
-        submission = Submission(artifacts, run.cells, data, options.profile, run.problems, hidden)
+        problems = _no_code(run.cells) + run.problems
+        submission = Submission(artifacts, run.cells, data, options.profile, problems, hidden)
         checks = run_checks(spec, submission)
         comparison = compare_steps(spec, submission)
         advice = model_advice(submission)
@@ -151,12 +152,18 @@ def grade_loaded(
         cells=run.cells,
         fits=artifacts.fits if artifacts else (),
         environment=environment,
-        problems=run.problems,
+        problems=problems,
         comparison=comparison,
         advice=advice,
         notes=artifacts.notes if artifacts else (),
         isolation=isolation.detail,
     )
+
+
+def _no_code(cells: tuple[CellResult, ...]) -> tuple[str, ...]:
+    if any(cell.source.strip() for cell in cells):
+        return ()
+    return ("the notebook has no code: nothing was run. Hint: was the right file handed in?",)
 
 
 def _budget(options: Options, spec: AssignmentSpec) -> Budget:

@@ -18,14 +18,16 @@ INIT_ROLE = "init"
 COLLECT_ROLE = "collect"
 
 
+# Outputs are stripped before grading; a notebook this large is nearly all old outputs.
+MAX_NOTEBOOK_BYTES = 100 * 1024 * 1024
+
+
 def read_notebook(path: Path) -> NotebookNode:
-    """Read and validate a notebook; anything unusable raises `UsageError` with the reason."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(f"{path}: cannot be read ({error})") from None
+    """Read and validate a notebook; anything unusable raises `UsageError` with the reason.
+
+    nbformat 3 notebooks are converted to nbformat 4, as Jupyter does when it opens them.
+    """
+    text = _text_of(path)
     try:
         notebook = nbformat.reads(text, as_version=4)
     except Exception as error:  # nbformat raises several unrelated types for broken JSON
@@ -35,6 +37,27 @@ def read_notebook(path: Path) -> NotebookNode:
             "Hint: download it again with File → Download → .ipynb; do not rename a .py file."
         ) from None
     return _validated(notebook, path)
+
+
+def _text_of(path: Path) -> str:
+    try:
+        size = path.stat().st_size
+        if size > MAX_NOTEBOOK_BYTES:
+            raise UsageError(
+                f"{path}: is {size / 1024**2:.0f} MB; notebooks up to "
+                f"{MAX_NOTEBOOK_BYTES // 1024**2} MB are graded. Hint: clear the outputs "
+                "(Edit → Clear All Outputs) and save it again."
+            )
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise UsageError(
+            f"{path}: is not a text file, so not a Jupyter notebook. "
+            "Hint: download it again with File → Download → .ipynb."
+        ) from None
+    except OSError as error:
+        raise UsageError(f"{path}: cannot be read ({error})") from None
 
 
 def _first_line(error: Exception) -> str:

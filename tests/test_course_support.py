@@ -62,7 +62,7 @@ def test_workspace_paths_resolve_like_the_notebook_expects() -> None:
 
 
 def _prepared(name: str, workspace: Any, sizes: DataSizes) -> PreparedData:
-    return prepare(name, sizes, "fixture", None, 1234, workspace.data_dir)
+    return prepare(name, sizes, "fixture", None, 1234, workspace.data_dir, workspace.private_dir)
 
 
 def test_csv_data_is_placed_and_its_drive_ids_served() -> None:

@@ -144,7 +144,7 @@ def test_memory_growth_is_turned_on_for_every_gpu(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(
         tf.config.experimental, "set_memory_growth", lambda gpu, on: grown.append((gpu, on))
     )
-    core._grow_gpu_memory()
+    core._grow_gpu_memory(tf)
     assert grown == [("GPU:0", True), ("GPU:1", True)]
 
 

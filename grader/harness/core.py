@@ -7,7 +7,9 @@ import os
 import random
 from typing import Any
 
-from grader.harness import export, fit, flavour, serve, shims
+from wrapt import when_imported
+
+from grader.harness import export, fit, serve, shims
 from grader.harness.downloads import DownloadMap
 
 _MAX_NOTES = 200
@@ -27,27 +29,33 @@ class Harness:
             self.notes.append(message)
 
     def install(self) -> None:
-        import keras
+        """Seed, and patch what the notebook imports when it imports it: a notebook that
+        never imports TensorFlow does not pay for it."""
         import numpy as np
 
         seed = int(self.config.get("seed", 0))
         random.seed(seed)
         np.random.seed(seed)
-        keras.utils.set_random_seed(seed)
-        if self.config.get("deterministic"):
-            import tensorflow as tf
-
-            tf.config.experimental.enable_op_determinism()
-        _grow_gpu_memory()
-        if self.config.get("keras") == 2:
-            import tf_keras  # noqa: F401  (the kernel runs with TF_USE_LEGACY_KERAS=1)
-        for model_class in flavour.model_classes():
-            self.recorder.patch(model_class)
-        serve.serve_datasets(self.config.get("datasets", {}))
-        downloads = DownloadMap(self.config.get("downloads", {}), _cache_dir(self.config))
-        downloads.install()
+        self.downloads = DownloadMap(self.config.get("downloads", {}), _cache_dir(self.config))
+        self.downloads.install()
         shims.install_colab_shim(self.note)
-        shims.install_shell_policy(downloads, self.note)
+        shims.install_shell_policy(self.downloads, self.note)
+        when_imported("tensorflow")(self._tensorflow_imported)
+        when_imported("keras")(self._keras_imported)
+        when_imported("tf_keras")(self._keras_imported)
+
+    def _tensorflow_imported(self, tf: Any) -> None:
+        tf.random.set_seed(int(self.config.get("seed", 0)))
+        if self.config.get("deterministic"):
+            tf.config.experimental.enable_op_determinism()
+        _grow_gpu_memory(tf)
+
+    def _keras_imported(self, keras: Any) -> None:
+        """Keras 3 or tf_keras: record its fits, serve its datasets and downloads."""
+        _seed_keras(keras, int(self.config.get("seed", 0)))
+        self.recorder.patch(keras.Model)
+        serve.serve_datasets(self.config.get("datasets", {}))
+        self.downloads.install()
 
     def collect(self, arguments: dict[str, Any]) -> None:
         from IPython import get_ipython
@@ -62,10 +70,19 @@ def _cache_dir(config: dict[str, Any]) -> str:
     return config.get("cache_dir") or os.path.join(os.getcwd(), ".keras")
 
 
-def _grow_gpu_memory() -> None:
-    """Let TensorFlow take GPU memory as it needs it, so several kernels can share a GPU."""
-    import tensorflow as tf
+def _seed_keras(keras: Any, seed: int) -> None:
+    """Seed Keras's own generators; the notebook's `random` and NumPy streams go on as they
+    were (Keras's `set_random_seed` would restart them mid-notebook)."""
+    import numpy as np
 
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    keras.utils.set_random_seed(seed)
+    random.setstate(python_state)
+    np.random.set_state(numpy_state)
+
+
+def _grow_gpu_memory(tf: Any) -> None:
+    """Let TensorFlow take GPU memory as it needs it, so several kernels can share a GPU."""
     for gpu in tf.config.list_physical_devices("GPU"):
         # RuntimeError: the notebook initialised the GPU already; nothing to change then.
         with contextlib.suppress(RuntimeError):

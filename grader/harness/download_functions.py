@@ -182,12 +182,3 @@ def importable(names: tuple[str, ...]) -> list[Any]:
         except ImportError:
             continue
     return modules
-
-
-def has_tf_keras() -> bool:
-    """tf_keras is patched when the notebook could use it: it imports (TensorFlow is loaded)."""
-    try:
-        import tf_keras  # noqa: F401
-    except ImportError:
-        return False
-    return True

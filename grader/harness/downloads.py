@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import sys
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
@@ -31,7 +32,6 @@ from grader.harness.download_functions import (
     TF_KERAS_MODULES,
     GetFile,
     copy_file,
-    has_tf_keras,
     importable,
     is_remote,
     keras3_get_file,
@@ -83,14 +83,16 @@ class DownloadMap:
         return "\n".join(self._serve(program, fetch, cwd) for fetch in fetches)
 
     def install(self) -> None:
-        """Patch `urlretrieve` and every `get_file` in use, until `uninstall`."""
-        if self._originals:
-            return
+        """Patch `urlretrieve`, and `get_file` of each Keras imported so far, until `uninstall`.
+
+        Call it again once another Keras is imported (the harness does, from an import hook).
+        """
         self._patch(urllib.request, "urlretrieve", self._urlretrieve(urllib.request.urlretrieve))
-        keras3 = self._get_file(keras3_get_file)
-        for module in importable(KERAS_MODULES):
-            self._patch(module, "get_file", keras3)
-        if has_tf_keras():
+        if "keras" in sys.modules:
+            keras3 = self._get_file(keras3_get_file)
+            for module in importable(KERAS_MODULES):
+                self._patch(module, "get_file", keras3)
+        if "tf_keras" in sys.modules:
             legacy = self._get_file(tf_keras_get_file)
             for module in importable(TF_KERAS_MODULES):
                 self._patch(module, "get_file", legacy)
@@ -122,6 +124,9 @@ class DownloadMap:
         return served_message(f"{program} {short(fetch.source)}", target)
 
     def _patch(self, owner: Any, name: str, replacement: Any) -> None:
+        """Replace `owner.name`, once: a second `install` leaves it as it is."""
+        if any(o is owner and n == name for o, n, _ in self._originals):
+            return
         self._originals.append((owner, name, getattr(owner, name)))
         setattr(owner, name, replacement)
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import platform
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -123,16 +125,23 @@ def _export_variable(out: Path, name: str, namespace: dict[str, Any]) -> dict[st
 
 
 def _environment() -> dict[str, Any]:
-    import keras
-    import numpy as np
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    names = [tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus]
+    """Versions as installed (a notebook without TensorFlow need not import it for this);
+    the GPUs only when TensorFlow is loaded."""
+    tf = sys.modules.get("tensorflow")
+    names = []
+    if tf is not None:
+        gpus = tf.config.list_physical_devices("GPU")
+        details = tf.config.experimental.get_device_details
+        names = [details(g).get("device_name", g.name) for g in gpus]
     return {
         "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": np.__version__,
+        **{name: _version(name) for name in ("tensorflow", "keras", "numpy")},
         "gpus": names,
     }
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None

@@ -16,13 +16,8 @@ LEGACY_ENVIRONMENT = {"TF_USE_LEGACY_KERAS": "1"}
 
 
 def keras_modules() -> list[Any]:
-    """The Keras packages in use: Keras 3 always, `tf_keras` once anything imported it."""
-    import keras
-
-    modules = [keras]
-    if "tf_keras" in sys.modules:
-        modules.append(sys.modules["tf_keras"])
-    return modules
+    """The Keras packages the notebook imported (none: it has no models)."""
+    return [sys.modules[name] for name in ("keras", "tf_keras") if name in sys.modules]
 
 
 def model_classes() -> tuple[type, ...]:
