@@ -38,9 +38,10 @@ class Budget:
     output_bytes: int = 1_000_000  # per cell; the rest is cut
 
 
+_LIMIT_NAMES = {"memory": "MemoryLimit", "processes": "ProcessLimit", "time": "TimeLimit"}
 # A cell still running this long after its interrupt ignores interrupts (a loop in C code):
 # the watchdog stops the kernel.
-_INTERRUPT_GRACE_S = 15
+_INTERRUPT_GRACE_S = 10
 
 
 @dataclass(frozen=True)
@@ -214,7 +215,7 @@ def _kernel_died(
     cell = student[len(cells)]
     number = number_of(cell) or 0
     if breach is not None:
-        died = CellError(breach.kind.capitalize() + "Limit", f"{breach.what} ({breach.detail})")
+        died = CellError(_LIMIT_NAMES[breach.kind], f"{breach.what} ({breach.detail})")
         problem = f"{breach.what} in cell {number} ({breach.detail}); the kernel was stopped"
     else:
         died = CellError("DeadKernel", "the kernel died while running this cell")
