@@ -38,6 +38,10 @@ class Sandbox:
     tmp_dir: Path
     hidden: tuple[Path, ...]
 
+    def __post_init__(self) -> None:
+        if Path("/tmp") in self.workspace.resolve().parents:
+            raise ValueError(f"a sandboxed workspace cannot be under /tmp: {self.workspace}")
+
     def wrap(self, argv: list[str]) -> list[str]:
         """`argv`, run inside bubblewrap; paths in it stay valid (the workspace keeps its path)."""
         return [_bwrap(), *self.arguments(), "--", *argv]
