@@ -130,7 +130,10 @@ def grade_loaded(
         )
         environment = LEGACY_ENVIRONMENT if spec.keras == 2 else {}
         sandbox = _sandbox(spec, options, workspace) if isolation.sandboxed else None
-        run = execute(prepared, workspace.root, budget, environment, collect, sandbox)
+        workspace.snapshot()
+        run = execute(
+            prepared, workspace.root, budget, environment, collect, sandbox, workspace.restore
+        )
         artifacts = read_artifacts(workspace.artifacts_dir)
         problems = _no_code(run.cells) + run.problems
         submission = Submission(artifacts, run.cells, data, options.profile, problems, hidden)

@@ -3,6 +3,7 @@ the watchdog's memory and process limits, and a cap on what a cell may print."""
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import time
@@ -20,7 +21,7 @@ from grader.notebook import COLLECT_ROLE, number_of, role_of
 from grader.outcomes import GraderError
 from grader.results import CellError, CellResult
 from grader.sandbox import Sandbox
-from grader.watchdog import Breach, Limits, Watchdog
+from grader.watchdog import Limits, Watchdog
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # nbclient logs timeouts and interrupts as errors; the result reports them, so keep it quiet.
@@ -59,56 +60,101 @@ def execute(
     environment: dict[str, str] | None = None,
     collect_source: Callable[[], str] | None = None,
     sandbox: Sandbox | None = None,
+    restore: Callable[[], None] | None = None,
 ) -> Execution:
     """Run every cell; a failing cell costs only itself, the collect cell always gets its turn.
 
     `collect_source`, when given, writes the collect cell just before it runs, so what it
     hands the kernel (hidden inputs) does not exist while the student's cells run.
+
+    When the kernel dies in a student's cell (a crash, or stopped by the watchdog) and
+    `restore` is given, the workspace is restored and a fresh kernel runs the notebook once
+    more without that cell, so the checks that do not need it still get their points.
     """
     started = time.perf_counter()
-    client = CappedClient(
-        notebook,
-        km=kernel_manager(workspace, sandbox),
-        timeout=int(budget.cell_timeout),
-        allow_errors=True,
-        interrupt_on_timeout=True,
-        resources={"metadata": {"path": str(workspace)}},
-        log=_QUIET,
-        output_limit=budget.output_bytes,
-    )
-    run = _Run(client, budget, started + budget.timeout)
-    env = kernel_environment(workspace, sandbox is not None, environment)
-    try:
-        with (
-            (workspace / ".kernel" / "kernel.log").open("wb") as log,
-            client.setup_kernel(env=env, stdout=log, stderr=log, cleanup_kc=True),
-        ):
-            run.watch(kernel_pid(client.km))
-            with run.watchdog:
-                run.all_cells(collect_source)
-    except DeadKernelError as error:
-        run.problems.append(_kernel_died(run.cells, notebook, error, run.breach()))
-    except (RuntimeError, OSError, TimeoutError) as error:
-        raise GraderError(f"the kernel could not be started or driven: {error}") from error
-    cells = run.cells
-    if len(cells) < len(_student_cells(notebook)):
-        cells += [_not_run(c, "not reached") for c in _student_cells(notebook)[len(cells) :]]
-    return Execution(
-        tuple(cells), run.collected, tuple(run.problems), time.perf_counter() - started
+    kernel = _Kernel(workspace, budget, environment, sandbox, started + budget.timeout)
+    first = kernel.attempt(copy.deepcopy(notebook), collect_source, skip=None)
+    if first.died_in is None or first.collected or restore is None or kernel.out_of_time():
+        return first.execution(notebook, started)
+    restore()
+    second = kernel.attempt(copy.deepcopy(notebook), collect_source, skip=first.death)
+    second.problems[:0] = [*first.problems, _rerun_note(first.died_in)]
+    return second.execution(notebook, started)
+
+
+def _rerun_note(cell: int) -> str:
+    return (
+        f"a fresh kernel ran the notebook again without cell {cell}, so the checks that "
+        "do not depend on it were graded"
     )
 
 
-class _Run:
-    """One execution's state: the cells so far, the problems, the watchdog."""
+@dataclass(frozen=True)
+class _Kernel:
+    """How to start a kernel for this run; each `attempt` starts a new one."""
 
-    def __init__(self, client: NotebookClient, budget: Budget, deadline: float) -> None:
+    workspace: Path
+    budget: Budget
+    environment: dict[str, str] | None
+    sandbox: Sandbox | None
+    deadline: float
+
+    def out_of_time(self) -> bool:
+        return time.perf_counter() >= self.deadline
+
+    def attempt(
+        self,
+        notebook: NotebookNode,
+        collect_source: Callable[[], str] | None,
+        skip: CellResult | None,
+    ) -> _Attempt:
+        client = CappedClient(
+            notebook,
+            km=kernel_manager(self.workspace, self.sandbox),
+            timeout=int(self.budget.cell_timeout),
+            allow_errors=True,
+            interrupt_on_timeout=True,
+            resources={"metadata": {"path": str(self.workspace)}},
+            log=_QUIET,
+            output_limit=self.budget.output_bytes,
+        )
+        attempt = _Attempt(client, self.budget, self.deadline, skip)
+        env = kernel_environment(self.workspace, self.sandbox is not None, self.environment)
+        try:
+            with (
+                (self.workspace / ".kernel" / "kernel.log").open("wb") as log,
+                client.setup_kernel(env=env, stdout=log, stderr=log, cleanup_kc=True),
+            ):
+                attempt.watch(kernel_pid(client.km))
+                with attempt.watchdog:
+                    attempt.all_cells(collect_source)
+        except DeadKernelError as error:
+            attempt.kernel_died(error)
+        except (RuntimeError, OSError, TimeoutError) as error:
+            raise GraderError(f"the kernel could not be started or driven: {error}") from error
+        return attempt
+
+
+class _Attempt:
+    """One kernel's run through the notebook: the cells so far, the problems, the watchdog."""
+
+    def __init__(
+        self, client: NotebookClient, budget: Budget, deadline: float, skip: CellResult | None
+    ) -> None:
         self.client = client
         self.budget = budget
         self.deadline = deadline
+        self.skip = skip
         self.cells: list[CellResult] = []
         self.problems: list[str] = []
         self.collected = False
-        self.watchdog: Watchdog
+        self.death: CellResult | None = None
+        self.watchdog: Watchdog | None = None
+
+    @property
+    def died_in(self) -> int | None:
+        """The student's cell the kernel died in, if it did."""
+        return self.death.index if self.death is not None else None
 
     def watch(self, pid: int | None) -> None:
         if pid is None:
@@ -117,14 +163,17 @@ class _Run:
         self.watchdog = Watchdog(pid, limits)
 
     def all_cells(self, collect_source: Callable[[], str] | None) -> None:
-        notebook = self.client.nb
-        for index, cell in enumerate(notebook.cells):
+        assert self.watchdog is not None
+        for index, cell in enumerate(self.client.nb.cells):
             role = role_of(cell)
             if role == COLLECT_ROLE:
                 if collect_source is not None:
                     cell.source = _written(collect_source)
                 self.watchdog.cell_started(600 + _INTERRUPT_GRACE_S)
                 self.collected = _run_collect(self.client, cell, index, self.problems)
+                continue
+            if self.skip is not None and number_of(cell) == self.skip.index:
+                self.cells.append(self.skip)  # it killed the first kernel: not run again
                 continue
             remaining = self.deadline - time.perf_counter()
             if remaining <= 0 and role is None:
@@ -140,10 +189,34 @@ class _Run:
                     f"the grader's setup cell failed in the kernel: {_describe(result)}"
                 )
 
-    def breach(self) -> Breach | None:
-        """Why the watchdog stopped the kernel, if it did."""
-        watchdog = getattr(self, "watchdog", None)
-        return watchdog.breach if watchdog is not None else None
+    def kernel_died(self, error: Exception) -> None:
+        """Mark the cell that was running, and say what happened."""
+        breach = self.watchdog.breach if self.watchdog is not None else None
+        student = _student_cells(self.client.nb)
+        if len(self.cells) >= len(student):
+            where = f"{breach.what} while collecting ({breach.detail})" if breach else str(error)
+            self.problems.append(f"the kernel died after the last cell: {where}")
+            return
+        cell = student[len(self.cells)]
+        number = number_of(cell) or 0
+        if breach is not None:
+            died = CellError(_LIMIT_NAMES[breach.kind], f"{breach.what} ({breach.detail})")
+            problem = f"{breach.what} in cell {number} ({breach.detail}); the kernel was stopped"
+        else:
+            died = CellError("DeadKernel", "the kernel died while running this cell")
+            problem = f"the kernel died in cell {number}: its process ended ({_why(error)})"
+        self.death = CellResult(number, _first_line(cell), 0.0, "error", died, cell.source)
+        self.cells.append(self.death)
+        self.problems.append(problem)
+
+    def execution(self, notebook: NotebookNode, started: float) -> Execution:
+        """The result; cells never reached are listed as such."""
+        student = _student_cells(notebook)
+        done = {cell.index for cell in self.cells}
+        missing = [_not_run(c, "not reached") for c in student if number_of(c) not in done]
+        cells = sorted([*self.cells, *missing], key=lambda c: c.index)
+        seconds = time.perf_counter() - started
+        return Execution(tuple(cells), self.collected, tuple(self.problems), seconds)
 
 
 def _written(collect_source: Callable[[], str]) -> str:
@@ -203,22 +276,6 @@ def _not_run(cell: NotebookNode, reason: str) -> CellResult:
     return CellResult(number_of(cell) or 0, _first_line(cell), 0.0, "not_run", error, cell.source)
 
 
-def _kernel_died(
-    cells: list[CellResult], notebook: NotebookNode, error: Exception, breach: Breach | None
-) -> str:
-    """Mark the cell that was running, and say what happened."""
-    student = _student_cells(notebook)
-    if len(cells) >= len(student):
-        if breach is not None:
-            return f"{breach.what} while collecting ({breach.detail}); the kernel was stopped"
-        return f"the kernel died after the last cell ({error})"
-    cell = student[len(cells)]
-    number = number_of(cell) or 0
-    if breach is not None:
-        died = CellError(_LIMIT_NAMES[breach.kind], f"{breach.what} ({breach.detail})")
-        problem = f"{breach.what} in cell {number} ({breach.detail}); the kernel was stopped"
-    else:
-        died = CellError("DeadKernel", "the kernel died while running this cell")
-        problem = f"the kernel died in cell {number} ({error})"
-    cells.append(CellResult(number, _first_line(cell), 0.0, "error", died, cell.source))
-    return f"{problem}; later cells did not run"
+def _why(error: Exception) -> str:
+    said = str(error).strip()
+    return said if said and said != "Kernel died" else "an exit, a crash or a signal"

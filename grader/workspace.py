@@ -44,6 +44,23 @@ class Workspace:
         folder.mkdir()
         return folder
 
+    def snapshot(self) -> None:
+        """Remember the workspace as the grader prepared it (hard links: no data is copied)."""
+        _link_tree(self.root, self.private_dir / "snapshot")
+
+    def restore(self) -> None:
+        """Put the workspace back as `snapshot` found it, for a second kernel.
+
+        Files the notebook moved, deleted or added are put right; a file it rewrote in place
+        shares its content with the snapshot and stays rewritten.
+        """
+        for entry in self.root.iterdir():
+            if entry.name != ".kernel":
+                _remove(entry)
+        for entry in (self.private_dir / "snapshot").iterdir():
+            if entry.name != ".kernel":
+                _link_tree(entry, self.root / entry.name)
+
     def remove(self) -> None:
         shutil.rmtree(self.root.parent, ignore_errors=True)
 
@@ -67,3 +84,17 @@ def runs_dir() -> Path:
     """Where sandboxed runs live: not under `/tmp`, which each sandbox replaces with its own."""
     given = os.environ.get("GRADER_RUNS_DIR")
     return Path(given) if given else Path("/var/tmp") / f"grader-runs-{os.getuid()}"
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    if source.is_dir() and not source.is_symlink():
+        shutil.copytree(source, target, symlinks=True, copy_function=os.link)
+    else:
+        os.link(source, target, follow_symlinks=False)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)

@@ -146,13 +146,15 @@ def failed_alone(ename: str) -> Callable[[Verdict], None]:
 
 def kernel_stopped(*enames: str, said: str) -> Callable[[Verdict], None]:
     def verdict(result: Verdict) -> None:
-        """The kernel ended in the attack cell; the report says why, and nothing crashed."""
+        """The kernel ended in the attack cell and the report says why; a fresh kernel ran
+        the notebook without that cell, so the rest kept its points."""
         assert isinstance(result, GradeResult)
         (attack, after) = [c for c in result.cells if c.index >= ATTACK]
         assert attack.error is not None and attack.error.ename in enames
         assert any(f"in cell {ATTACK}" in p and said in p for p in result.problems)
-        assert after.status == "not_run"
-        assert result.score == 0 and not result.grader_failed
+        assert any(f"without cell {ATTACK}" in p for p in result.problems)
+        assert after.status == "ok"
+        assert _parse(result) == ("passed", 3) and not result.grader_failed
 
     return verdict
 
