@@ -20,10 +20,15 @@ from rich.markup import escape
 
 from grader import __version__, api, explain
 from grader.outcomes import GraderError, UsageError
-from grader.report.terminal import print_selftest, print_summary
+from grader.report.terminal import (
+    print_batch_row,
+    print_batch_summary,
+    print_selftest,
+    print_summary,
+)
 
 EXIT_USAGE, EXIT_GRADER = 2, 3
-_SUBCOMMANDS = {"notebook", "selftest", "list", "demo", "explain", "schema"}
+_SUBCOMMANDS = {"notebook", "batch", "selftest", "list", "demo", "explain", "schema"}
 _TOP_LEVEL_FLAGS = {"--help", "-h", "--version"}
 
 app = typer.Typer(
@@ -175,6 +180,52 @@ def selftest(
         for result in results:
             print_selftest(result)
         return 0 if all(r.ok for r in results) else 1
+
+    _run(action)
+
+
+@app.command("batch")
+def batch_command(
+    paths: Annotated[list[Path], typer.Argument(help="Notebooks, or folders searched for them.")],
+    assignment: Annotated[
+        str | None, typer.Option(help="Assignment id; default: each notebook's metadata.")
+    ] = None,
+    profile: ProfileOpt = DEFAULT_PROFILE,
+    data: DataOpt = DEFAULT_DATA,
+    data_dir: DataDirOpt = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for reports, results and the gradebook.")
+    ] = Path("reports/batch"),
+    jobs: Annotated[
+        int | None,
+        typer.Option(min=1, help="Notebooks at once; default: as the cores and memory allow."),
+    ] = None,
+    timeout: Annotated[float | None, typer.Option(help="Whole-run limit, seconds.")] = None,
+    cell_timeout: Annotated[float | None, typer.Option(help="Per-cell limit, seconds.")] = None,
+    memory: MemoryOpt = None,
+    sandbox: Annotated[
+        bool,
+        typer.Option("--sandbox/--no-sandbox", help="Run each kernel in bubblewrap (required)."),
+    ] = True,
+    assignments: AssignmentsOpt = None,
+) -> None:
+    """Grade a class: every notebook found, N at a time; resumes where it stopped."""
+    options = _options(
+        profile,
+        data,
+        data_dir,
+        out,
+        assignments,
+        timeout=timeout,
+        cell_timeout=cell_timeout,
+        memory_gb=memory,
+        sandbox=sandbox,
+    )
+
+    def action() -> int:
+        result = api.grade_batch(paths, assignment, options, jobs, print_batch_row)
+        print_batch_summary(result)
+        return 0 if all(row.status == "graded" for row in result.rows) else 1
 
     _run(action)
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.markup import escape
 
+from grader.batch import Row
 from grader.results import CheckResult, GradeResult
 from grader.selftest import SelftestResult
+
+if TYPE_CHECKING:
+    from grader.api import BatchResult
 
 _MARKS = {
     "passed": "[green]✓[/]",
@@ -86,3 +92,29 @@ def print_selftest(result: SelftestResult, console: Console | None = None) -> No
         also = f" (also failed: {', '.join(outcome.collateral)})" if outcome.collateral else ""
         console.print(f"  {mark} mutant {escape(outcome.mutant.id)}: {escape(detail + also)}")
     console.print("[green]self-test passed[/]" if result.ok else "[red]self-test FAILED[/]")
+
+
+def print_batch_row(row: Row, kept: bool) -> None:
+    """One line per submission as it finishes (or is found already graded)."""
+    console = Console(highlight=False, soft_wrap=True)
+    if row.status == "graded" and row.score is not None:
+        outcome = f"{row.score:g}/{row.max_score:g}"
+    else:
+        outcome = f"[red]{row.status}[/]: {escape(row.message[:160])}"
+    source = " (kept from an earlier run)" if kept else f" · {row.seconds:.1f} s"
+    console.print(f"{escape(row.student):<24} {outcome}{source}")
+
+
+def print_batch_summary(result: BatchResult) -> None:
+    console = Console(highlight=False, soft_wrap=True)
+    rows = result.rows
+    graded = [r for r in rows if r.status == "graded"]
+    console.print(
+        f"\n{len(rows)} submissions: {len(graded)} graded "
+        f"({result.graded_now} now, {len(rows) - result.graded_now} kept or refused), "
+        f"{len(rows) - len(graded)} not gradable"
+    )
+    for row in rows:
+        if row.status != "graded":
+            console.print(f"  [red]{escape(row.student)}[/]: {escape(row.message[:200])}")
+    console.print(f"Gradebook: {result.index}\nGrades: {result.grades}")

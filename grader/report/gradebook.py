@@ -1,0 +1,115 @@
+"""A class's gradebook: `index.html` (sortable table, score distribution, the checks the
+class failed most) and `grades.csv` (one row per student, one column per step, the total)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from matplotlib.figure import Figure
+
+from grader.batch import Row
+from grader.report.plots import to_data_uri
+from grader.report.text import format_points
+
+
+@dataclass(frozen=True)
+class CheckRate:
+    check: str
+    passed: int
+    graded: int
+
+    @property
+    def rate(self) -> float:
+        return self.passed / self.graded if self.graded else 0.0
+
+
+def step_ids(rows: Sequence[Row]) -> list[str]:
+    """Steps in the order the spec lists them (the order of the first graded row)."""
+    seen: dict[str, None] = {}
+    for row in rows:
+        seen.update(dict.fromkeys(row.steps or {}))
+    return list(seen)
+
+
+def check_rates(rows: Sequence[Row]) -> list[CheckRate]:
+    """Per check, how many graded students passed it; the least passed first."""
+    graded = [row for row in rows if row.checks]
+    names = {name for row in graded for name in row.checks or {}}
+    rates = [
+        CheckRate(
+            name, sum((row.checks or {}).get(name) == "passed" for row in graded), len(graded)
+        )
+        for name in names
+    ]
+    return sorted(rates, key=lambda r: (r.rate, r.check))
+
+
+def grades_csv(rows: Sequence[Row]) -> str:
+    steps = step_ids(rows)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["student", "notebook", "status", *steps, "total", "max", "message"])
+    for row in rows:
+        points = [
+            format_points(row.steps[s]) if row.steps and s in row.steps else "" for s in steps
+        ]
+        total = "" if row.score is None else format_points(row.score)
+        maximum = format_points(row.max_score) if row.max_score else ""
+        writer.writerow(
+            [row.student, row.notebook, row.status, *points, total, maximum, row.message]
+        )
+    return buffer.getvalue()
+
+
+def distribution_png(rows: Sequence[Row]) -> str | None:
+    scores = [row.score / row.max_score for row in rows if row.score is not None and row.max_score]
+    if not scores:
+        return None
+    figure = Figure(figsize=(6, 2.4), dpi=100)
+    axes = figure.add_subplot()
+    axes.hist([100 * s for s in scores], bins=[i * 10 for i in range(11)], color="#2563eb")
+    axes.set_xlabel("score (% of the maximum)")
+    axes.set_ylabel("students")
+    axes.set_xlim(0, 100)
+    figure.tight_layout()
+    return to_data_uri(figure)
+
+
+def render(rows: Sequence[Row], title: str) -> str:
+    environment = Environment(
+        loader=PackageLoader("grader.report", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters["points"] = format_points
+    template = environment.get_template("gradebook.html.j2")
+    return template.render(
+        title=title,
+        rows=rows,
+        steps=step_ids(rows),
+        rates=check_rates(rows),
+        distribution=distribution_png(rows),
+        graded=sum(row.status == "graded" for row in rows),
+    )
+
+
+def write(rows: Sequence[Row], out_dir: Path, title: str) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    index, grades = out_dir / "index.html", out_dir / "grades.csv"
+    _atomic(index, render(rows, title))
+    _atomic(grades, grades_csv(rows))
+    return index, grades
+
+
+def _atomic(path: Path, text: str) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
