@@ -1,0 +1,131 @@
+"""Grading a class: finding submissions, resuming, surviving a crashed worker, the gradebook."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from grader import api, batch
+from grader.batch import Row, Submission
+from grader.report import gradebook
+from grader.sandbox import bubblewrap_problem
+from grader.spec import find_assignment
+
+HOSTILE = Path(__file__).parent / "notebooks" / "hostile"
+
+
+def test_students_are_named_by_their_file_or_their_folder(tmp_path: Path) -> None:
+    for relative in ["alice.ipynb", "bob/homework.ipynb", "bob/extra.ipynb", "carol/a/hw.ipynb"]:
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text("{}")
+    (tmp_path / "dave" / ".ipynb_checkpoints").mkdir(parents=True)
+    (tmp_path / "dave" / ".ipynb_checkpoints" / "hw-checkpoint.ipynb").write_text("{}")
+    submissions = batch.find_submissions([tmp_path])
+    found = {s.student: s.path.relative_to(tmp_path).as_posix() for s in submissions}
+    assert found == {
+        "alice": "alice.ipynb",
+        "bob": "bob/extra.ipynb",
+        "bob-2": "bob/homework.ipynb",
+        "carol": "carol/a/hw.ipynb",
+    }
+
+
+def test_the_cache_key_changes_with_the_notebook_the_spec_and_the_options(tmp_path: Path) -> None:
+    spec = find_assignment("csv-to-array", [])
+    key = batch.cache_key(b"notebook", spec, batch.options_key("quick", "auto", None))
+    assert key == batch.cache_key(b"notebook", spec, batch.options_key("quick", "auto", None))
+    assert key != batch.cache_key(b"notebook!", spec, batch.options_key("quick", "auto", None))
+    assert key != batch.cache_key(b"notebook", spec, batch.options_key("full", "auto", None))
+    copied = tmp_path / "csv-to-array"
+    shutil.copytree(spec.root, copied)
+    text = (copied / "assignment.yaml").read_text().replace("min: 0.6", "min: 0.7")
+    (copied / "assignment.yaml").write_text(text)
+    changed = find_assignment("csv-to-array", [tmp_path])
+    assert key != batch.cache_key(b"notebook", changed, batch.options_key("quick", "auto", None))
+
+
+def test_a_stored_row_counts_only_under_its_own_key(tmp_path: Path) -> None:
+    row = Row("alice", "alice.ipynb", "graded", 3.0, 13.0, steps={"parse": 3.0})
+    path = tmp_path / "results" / "alice.json"
+    batch.write_row(path, "key-1", row)
+    assert batch.read_row(path, "key-1") == row
+    assert batch.read_row(path, "key-2") is None
+    path.write_text('{"key": "key-1", "row": {"stud')  # what a kill during a write could leave
+    assert batch.read_row(path, "key-1") is None
+    assert not list(path.parent.glob(".*.partial"))
+
+
+def crash_on_bob(submission: Submission) -> Row:
+    """A worker that dies on one submission (as a segfault in a native library would)."""
+    if submission.student == "bob":
+        os._exit(1)
+    return Row(submission.student, submission.path.name, "graded", 1.0, 1.0)
+
+
+def test_a_crashed_worker_costs_only_the_submission_it_crashed_on(tmp_path: Path) -> None:
+    pending = [(Submission(name, tmp_path / f"{name}.ipynb"), name) for name in "abc"]
+    pending.insert(1, (Submission("bob", tmp_path / "bob.ipynb"), "bob"))
+    rows: dict[str, Row] = {}
+    batch.run_pool(pending, crash_on_bob, 2, lambda s, k, row: rows.update({s.student: row}))
+    assert {name: row.status for name, row in rows.items()} == {
+        "a": "graded",
+        "b": "graded",
+        "c": "graded",
+        "bob": "failed",
+    }
+    assert "crashed twice" in rows["bob"].message
+
+
+def _rows() -> list[Row]:
+    alice_checks = {"s1.x": "passed", "s2.y": "failed"}
+    bob_checks = {"s1.x": "passed", "s2.y": "passed"}
+    return [
+        Row("alice", "a.ipynb", "graded", 3.0, 4.0, "", {"s1": 2.0, "s2": 1.0}, alice_checks),
+        Row("bob", "b.ipynb", "graded", 4.0, 4.0, "", {"s1": 2.0, "s2": 2.0}, bob_checks),
+        Row("carol", "c.ipynb", "refused", None, 0.0, "is not a text file"),
+    ]
+
+
+def test_grades_csv_has_a_column_per_step_and_the_total() -> None:
+    table = list(csv.reader(io.StringIO(gradebook.grades_csv(_rows()))))
+    assert table[0] == ["student", "notebook", "status", "s1", "s2", "total", "max", "message"]
+    assert table[1][:8] == ["alice", "a.ipynb", "graded", "2", "1", "3", "4", ""]
+    assert table[3][:3] == ["carol", "c.ipynb", "refused"] and table[3][-1] == "is not a text file"
+
+
+def test_the_gradebook_puts_the_checks_the_class_failed_most_first() -> None:
+    rates = gradebook.check_rates(_rows())
+    assert [(r.check, r.passed, r.graded) for r in rates] == [("s2.y", 1, 2), ("s1.x", 2, 2)]
+    page = gradebook.render(_rows(), "csv-to-array")
+    assert "data:image/png;base64," in page and page.count("<tr>") >= 5
+    assert "is not a text file" in page
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(bubblewrap_problem() is not None, reason="batch runs every kernel sandboxed")
+def test_a_batch_resumes_and_grades_again_only_what_changed(tmp_path: Path) -> None:
+    submissions = tmp_path / "class"
+    (submissions / "bob").mkdir(parents=True)
+    shutil.copy(HOSTILE / "nbformat-3.ipynb", submissions / "alice.ipynb")
+    shutil.copy(HOSTILE / "patch-numpy.ipynb", submissions / "bob" / "homework.ipynb")
+    shutil.copy(HOSTILE / "binary.ipynb", submissions / "carol.ipynb")
+    options = api.Options(out_dir=tmp_path / "out", cell_timeout=30)
+    first = api.grade_batch([submissions], "csv-to-array", options, jobs=2)
+    scores = {row.student: (row.status, row.score) for row in first.rows}
+    assert scores == {"alice": ("graded", 3.0), "bob": ("graded", 0.0), "carol": ("refused", None)}
+    assert first.graded_now == 2
+    assert (tmp_path / "out" / "reports" / "alice.csv-to-array.html").exists()
+    assert "alice,alice.ipynb,graded,3,0,0,0,3,13," in first.grades.read_text()
+
+    again = api.grade_batch([submissions], "csv-to-array", options, jobs=2)
+    assert again.graded_now == 0 and again.rows == first.rows
+
+    shutil.copy(HOSTILE / "nbformat-3.ipynb", submissions / "bob" / "homework.ipynb")
+    changed = api.grade_batch([submissions], "csv-to-array", options, jobs=2)
+    assert changed.graded_now == 1
+    assert {row.student: row.score for row in changed.rows}["bob"] == 3.0
