@@ -13,7 +13,7 @@ from pathlib import Path
 
 from nbformat import NotebookNode
 
-from grader import batch, datasets
+from grader import batch, cluster, datasets
 from grader.advice import model_advice
 from grader.artifacts import read_artifacts
 from grader.checks.context import Submission
@@ -304,10 +304,15 @@ def grade_batch(
     options: Options | None = None,
     jobs: int | None = None,
     on_row: Callable[[batch.Row, bool], None] | None = None,
+    scheduler: str | None = None,
 ) -> BatchResult:
     """Grade every notebook under `paths` into `options.out_dir`: one HTML report and one
     result file per student, `index.html` and `grades.csv`. Results already there under the
-    same key are kept, so an interrupted batch resumes where it stopped."""
+    same key are kept, so an interrupted batch resumes where it stopped.
+
+    With `scheduler` (a Dask scheduler's address) the submissions are graded on that
+    cluster's workers instead of `jobs` local worker processes.
+    """
     options = options or Options()
     jobs = jobs or batch.default_jobs()
     share = default_memory_bytes(jobs) / GB
@@ -322,7 +327,7 @@ def grade_batch(
         choose_isolation(True)  # no bubblewrap: say so before grading anything
     out = options.out_dir
     rows: dict[str, batch.Row] = {}
-    pending: list[tuple[batch.Submission, str]] = []
+    pending: list[tuple[batch.Submission, str, AssignmentSpec]] = []
     title = assignment or "class"
     for submission in batch.find_submissions(paths):
         planned = _plan(submission, assignment, options)
@@ -339,7 +344,7 @@ def grade_batch(
             if on_row:
                 on_row(kept, True)
         else:
-            pending.append((submission, key))
+            pending.append((submission, key, spec))
 
     def done(submission: batch.Submission, key: str, row: batch.Row) -> None:
         batch.write_row(_row_file(out, submission), key, row)
@@ -347,13 +352,34 @@ def grade_batch(
         if on_row:
             on_row(row, False)
 
-    grade_one = functools.partial(_grade_submission, assignment, options)
-    batch.run_pool(pending, grade_one, jobs, done)
+    if scheduler is None:
+        grade_one = functools.partial(grade_submission, assignment, options)
+        batch.run_pool([(s, k) for s, k, _ in pending], grade_one, jobs, done)
+    else:
+        tasks = [(s, k, cluster.task_of(s, spec, options)) for s, k, spec in pending]
+        cluster.run_on_cluster(tasks, scheduler, _keep_report(out, done))
     ordered = tuple(rows[student] for student in sorted(rows))
     from grader.report import gradebook  # matplotlib loads only when reports are due
 
     index, grades = gradebook.write(ordered, out, title)
     return BatchResult(ordered, index, grades, len(pending))
+
+
+def _keep_report(
+    out: Path, done: Callable[[batch.Submission, str, batch.Row], None]
+) -> Callable[[batch.Submission, str, cluster.Outcome], None]:
+    """Write the report a worker sent back beside the local ones, then record the row."""
+
+    def keep(submission: batch.Submission, key: str, outcome: cluster.Outcome) -> None:
+        row = outcome.row
+        if outcome.report is not None and outcome.report_name is not None:
+            report = out / batch.REPORTS / outcome.report_name
+            report.parent.mkdir(parents=True, exist_ok=True)
+            report.write_bytes(outcome.report)
+            row = replace(row, report=f"{batch.REPORTS}/{outcome.report_name}")
+        done(submission, key, row)
+
+    return keep
 
 
 def _row_file(out: Path, submission: batch.Submission) -> Path:
@@ -378,7 +404,7 @@ def _plan(
     return spec, key
 
 
-def _grade_submission(
+def grade_submission(
     assignment: str | None, options: Options, submission: batch.Submission
 ) -> batch.Row:
     """One student, in a worker process: every outcome is a row, never an exception."""

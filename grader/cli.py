@@ -207,6 +207,10 @@ def batch_command(
         bool,
         typer.Option("--sandbox/--no-sandbox", help="Run each kernel in bubblewrap (required)."),
     ] = True,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="A Dask scheduler (tcp://HOST:PORT): grade on its workers."),
+    ] = None,
     assignments: AssignmentsOpt = None,
 ) -> None:
     """Grade a class: every notebook found, N at a time; resumes where it stopped."""
@@ -223,7 +227,7 @@ def batch_command(
     )
 
     def action() -> int:
-        result = api.grade_batch(paths, assignment, options, jobs, print_batch_row)
+        result = api.grade_batch(paths, assignment, options, jobs, print_batch_row, scheduler)
         print_batch_summary(result)
         return 0 if all(row.status == "graded" for row in result.rows) else 1
 
