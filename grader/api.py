@@ -235,8 +235,16 @@ def _data_source(data: dict[str, datasets.PreparedData]) -> DataSource:
 
 
 def _device(environment: dict) -> str:
+    """`CPU`, or each GPU the kernel saw with the most memory it used there."""
     gpus = environment.get("gpus") or []
-    return ", ".join(gpus) if gpus else "CPU"
+    peaks = environment.get("gpu_peak_bytes") or []
+    if not gpus:
+        return "CPU"
+    named = []
+    for number, name in enumerate(gpus):
+        peak = peaks[number] if number < len(peaks) else None
+        named.append(name if peak is None else f"{name} (peak {peak / GB:.1f} GB)")
+    return ", ".join(named)
 
 
 def write_reports(result: GradeResult, stem: str, options: Options) -> GradeResult:

@@ -23,6 +23,7 @@ from pathlib import Path
 import psutil
 
 from grader import __version__
+from grader.gpus import placement, take_device, visible_gpus
 from grader.outcomes import GraderError, UsageError
 from grader.spec import SPEC_FILE, AssignmentSpec
 
@@ -145,7 +146,12 @@ def _one_pool(
     """Run `queue`; return what a broken pool left without a result."""
     context = multiprocessing.get_context("spawn")  # TensorFlow does not survive fork
     broken: list[tuple[Submission, str]] = []
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    devices = context.Queue()
+    for device in placement(visible_gpus(), jobs):
+        devices.put(device)
+    with ProcessPoolExecutor(
+        max_workers=jobs, mp_context=context, initializer=take_device, initargs=(devices,)
+    ) as pool:
         running: dict[Future[Row], tuple[Submission, str]] = {
             pool.submit(grade_one, item[0]): item for item in queue
         }

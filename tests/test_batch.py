@@ -6,11 +6,12 @@ import csv
 import io
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
-from grader import api, batch
+from grader import api, batch, gpus
 from grader.batch import Row, Submission
 from grader.report import gradebook
 from grader.sandbox import bubblewrap_problem
@@ -129,3 +130,36 @@ def test_a_batch_resumes_and_grades_again_only_what_changed(tmp_path: Path) -> N
     changed = api.grade_batch([submissions], "csv-to-array", options, jobs=2)
     assert changed.graded_now == 1
     assert {row.student: row.score for row in changed.rows}["bob"] == 3.0
+
+
+def test_gpus_are_dealt_to_workers_round_robin() -> None:
+    assert gpus.parse_indices("0\n1\n\nNo devices\n") == ["0", "1"]
+    assert gpus.placement([], 2) == [None, None]
+    assert gpus.placement(["0", "1"], 2) == ["0", "1"]
+    assert gpus.placement(["0", "1", "2", "3"], 2) == ["0,2", "1,3"]
+    assert gpus.placement(["0"], 3) == ["0", "0", "0"]
+
+
+def seen_devices(submission: Submission) -> Row:
+    """Reports its worker process and the GPUs that process was given."""
+    time.sleep(0.5)  # long enough for both workers to get tasks
+    seen = f"{os.getpid()}:{os.environ.get(gpus.VISIBLE, 'none')}"
+    return Row(submission.student, "", "graded", 1.0, 1.0, seen)
+
+
+def test_each_local_worker_sees_its_own_gpu(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No GPU here: a fake device list stands in for nvidia-smi's."""
+    monkeypatch.setattr(batch, "visible_gpus", lambda: ["0", "1"])
+    pending = [(Submission(f"s{n}", tmp_path / f"s{n}.ipynb"), f"k{n}") for n in range(6)]
+    rows: list[Row] = []
+    batch.run_pool(pending, seen_devices, 2, lambda s, k, row: rows.append(row))
+    devices = dict(row.message.split(":") for row in rows)  # worker process → its GPUs
+    assert sorted(devices.values()) == ["0", "1"]
+
+
+def test_the_report_names_each_gpu_with_its_peak_memory() -> None:
+    environment = {"gpus": ["NVIDIA T4", "NVIDIA T4"], "gpu_peak_bytes": [2 * 1024**3, None]}
+    assert api._device(environment) == "NVIDIA T4 (peak 2.0 GB), NVIDIA T4"
+    assert api._device({"gpus": []}) == "CPU"

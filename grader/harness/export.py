@@ -128,16 +128,26 @@ def _environment() -> dict[str, Any]:
     """Versions as installed (a notebook without TensorFlow need not import it for this);
     the GPUs only when TensorFlow is loaded."""
     tf = sys.modules.get("tensorflow")
-    names = []
+    names, peaks = [], []
     if tf is not None:
         gpus = tf.config.list_physical_devices("GPU")
         details = tf.config.experimental.get_device_details
         names = [details(g).get("device_name", g.name) for g in gpus]
+        peaks = [_peak_bytes(tf, f"GPU:{number}") for number in range(len(gpus))]
     return {
         "python": platform.python_version(),
         **{name: _version(name) for name in ("tensorflow", "keras", "numpy")},
         "gpus": names,
+        "gpu_peak_bytes": peaks,
     }
+
+
+def _peak_bytes(tf: Any, device: str) -> int | None:
+    """The most memory TensorFlow held on `device` during the run."""
+    try:
+        return int(tf.config.experimental.get_memory_info(device)["peak"])
+    except (ValueError, RuntimeError):
+        return None
 
 
 def _version(distribution: str) -> str | None:
