@@ -34,6 +34,7 @@ from grader.notebook import (
     with_harness,
 )
 from grader.outcomes import GraderError, UsageError
+from grader.progress import Progress
 from grader.report import gradescope, junit, step_summary
 from grader.results import CellResult, DataSource, GradeResult
 from grader.sandbox import Isolation, Sandbox, choose_isolation, hidden_paths
@@ -76,13 +77,16 @@ class Options:
 
 
 def grade_notebook(
-    path: Path, assignment: str | None = None, options: Options | None = None
+    path: Path,
+    assignment: str | None = None,
+    options: Options | None = None,
+    progress: Progress | None = None,
 ) -> GradeResult:
     """Execute and grade one notebook; writes the HTML report (and JSON if asked)."""
     options = options or Options()
     notebook = read_notebook(path)
     spec = find_assignment(_assignment_id(notebook, assignment, path), options.assignments_dirs)
-    result = grade_loaded(notebook, path.name, spec, options)
+    result = grade_loaded(notebook, path.name, spec, options, progress)
     return write_reports(result, path.stem, options)
 
 
@@ -97,7 +101,11 @@ def _assignment_id(notebook: NotebookNode, given: str | None, path: Path) -> str
 
 
 def grade_loaded(
-    notebook: NotebookNode, name: str, spec: AssignmentSpec, options: Options
+    notebook: NotebookNode,
+    name: str,
+    spec: AssignmentSpec,
+    options: Options,
+    progress: Progress | None = None,
 ) -> GradeResult:
     started = time.perf_counter()
     profile = spec.profiles[options.profile]
@@ -133,7 +141,14 @@ def grade_loaded(
         sandbox = _sandbox(spec, options, workspace) if isolation.sandboxed else None
         workspace.snapshot()
         run = execute(
-            prepared, workspace.root, budget, environment, collect, sandbox, workspace.restore
+            prepared,
+            workspace.root,
+            budget,
+            environment,
+            collect,
+            sandbox,
+            workspace.restore,
+            progress,
         )
         artifacts = read_artifacts(workspace.artifacts_dir)
         problems = _no_code(run.cells) + run.problems

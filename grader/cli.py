@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from grader import __version__, api, explain
+from grader import __version__, api, explain, progress
 from grader.outcomes import GraderError, UsageError
 from grader.report.terminal import (
     print_batch_row,
@@ -155,7 +155,11 @@ def grade_notebook(
     )
 
     def action() -> int:
-        result = api.grade_notebook(notebook, assignment, options)
+        shown = progress.for_terminal()
+        try:
+            result = api.grade_notebook(notebook, assignment, options, shown)
+        finally:
+            shown.close()
         print_summary(result)
         return result.exit_code
 

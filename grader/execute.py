@@ -19,6 +19,7 @@ from grader.capped import CappedClient
 from grader.kernel import kernel_environment, kernel_manager, kernel_pid
 from grader.notebook import COLLECT_ROLE, number_of, role_of
 from grader.outcomes import GraderError
+from grader.progress import Progress, Silent
 from grader.results import CellError, CellResult
 from grader.sandbox import Sandbox
 from grader.watchdog import Limits, Watchdog
@@ -61,6 +62,7 @@ def execute(
     collect_source: Callable[[], str] | None = None,
     sandbox: Sandbox | None = None,
     restore: Callable[[], None] | None = None,
+    progress: Progress | None = None,
 ) -> Execution:
     """Run every cell; a failing cell costs only itself, the collect cell always gets its turn.
 
@@ -72,7 +74,8 @@ def execute(
     more without that cell, so the checks that do not need it still get their points.
     """
     started = time.perf_counter()
-    kernel = _Kernel(workspace, budget, environment, sandbox, started + budget.timeout)
+    progress = progress or Silent()
+    kernel = _Kernel(workspace, budget, environment, sandbox, started + budget.timeout, progress)
     first = kernel.attempt(copy.deepcopy(notebook), collect_source, skip=None)
     if first.died_in is None or first.collected or restore is None or kernel.out_of_time():
         return first.execution(notebook, started)
@@ -98,6 +101,7 @@ class _Kernel:
     environment: dict[str, str] | None
     sandbox: Sandbox | None
     deadline: float
+    progress: Progress
 
     def out_of_time(self) -> bool:
         return time.perf_counter() >= self.deadline
@@ -117,8 +121,9 @@ class _Kernel:
             resources={"metadata": {"path": str(self.workspace)}},
             log=_QUIET,
             output_limit=self.budget.output_bytes,
+            on_progress=self.progress.epoch,
         )
-        attempt = _Attempt(client, self.budget, self.deadline, skip)
+        attempt = _Attempt(client, self.budget, self.deadline, skip, self.progress)
         env = kernel_environment(self.workspace, self.sandbox is not None, self.environment)
         try:
             with (
@@ -139,9 +144,15 @@ class _Attempt:
     """One kernel's run through the notebook: the cells so far, the problems, the watchdog."""
 
     def __init__(
-        self, client: NotebookClient, budget: Budget, deadline: float, skip: CellResult | None
+        self,
+        client: NotebookClient,
+        budget: Budget,
+        deadline: float,
+        skip: CellResult | None,
+        progress: Progress,
     ) -> None:
         self.client = client
+        self.progress = progress
         self.budget = budget
         self.deadline = deadline
         self.skip = skip
@@ -181,9 +192,13 @@ class _Attempt:
                 continue
             self.client.timeout = int(max(1, min(self.budget.cell_timeout, remaining)))
             self.watchdog.cell_started(self.client.timeout + _INTERRUPT_GRACE_S)
+            if role is None:
+                total = max(number_of(c) or 0 for c in _student_cells(self.client.nb))
+                self.progress.cell_started(number_of(cell) or 0, total, _first_line(cell))
             result = _run_cell(self.client, cell, index)
             if role is None:
                 self.cells.append(result)
+                self.progress.cell_finished(result)
             elif result.status != "ok":  # it runs before any student code: our fault
                 raise GraderError(
                     f"the grader's setup cell failed in the kernel: {_describe(result)}"
