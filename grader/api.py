@@ -328,6 +328,7 @@ def grade_batch(
     jobs: int | None = None,
     on_row: Callable[[batch.Row, bool], None] | None = None,
     scheduler: str | None = None,
+    watch: batch.Watch | None = None,
 ) -> BatchResult:
     """Grade every notebook under `paths` into `options.out_dir`: one HTML report and one
     result file per student, `index.html` and `grades.csv`. Results already there under the
@@ -377,7 +378,7 @@ def grade_batch(
 
     if scheduler is None:
         grade_one = functools.partial(grade_submission, assignment, options)
-        batch.run_pool([(s, k) for s, k, _ in pending], grade_one, jobs, done)
+        batch.run_pool([(s, k) for s, k, _ in pending], grade_one, jobs, done, watch)
     else:
         tasks = [(s, k, cluster.task_of(s, spec, options)) for s, k, spec in pending]
         cluster.run_on_cluster(tasks, scheduler, _keep_report(out, done))
@@ -437,7 +438,11 @@ def grade_submission(
         spec = find_assignment(
             _assignment_id(notebook, assignment, submission.path), options.assignments_dirs
         )
-        result = grade_loaded(notebook, submission.path.name, spec, student_options)
+        shown = batch.worker_progress(submission.student)
+        try:
+            result = grade_loaded(notebook, submission.path.name, spec, student_options, shown)
+        finally:
+            shown.close()
         result = write_reports(result, submission.student, student_options)
     except (UsageError, GraderError) as error:
         return batch.refused(submission, error)

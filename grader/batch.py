@@ -14,17 +14,20 @@ import hashlib
 import json
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 
 from grader import __version__
 from grader.gpus import placement, take_device, visible_gpus
 from grader.outcomes import GraderError, UsageError
+from grader.progress import Progress, Silent, ToQueue
 from grader.spec import SPEC_FILE, AssignmentSpec
 
 RESULTS = "results"
@@ -123,17 +126,35 @@ def write_row(path: Path, key: str, row: Row) -> None:
     os.replace(partial, path)
 
 
+Watch = Callable[[str, str | None], None]  # (student, what its kernel is doing, or None)
+
+# In a worker process: where its kernels' progress goes (set by `_start_worker`).
+_progress_queue: Any = None
+
+
+def worker_progress(student: str) -> Progress:
+    """The progress display a worker's grading reports to: the parent's, or none."""
+    return ToQueue(student, _progress_queue) if _progress_queue is not None else Silent()
+
+
+def _start_worker(devices: Any, progress: Any) -> None:
+    global _progress_queue
+    take_device(devices)
+    _progress_queue = progress
+
+
 def run_pool(
     pending: list[tuple[Submission, str]],
     grade_one: Callable[[Submission], Row],
     jobs: int,
     done: Callable[[Submission, str, Row], None],
+    watch: Watch | None = None,
 ) -> None:
     """Grade `pending` on `jobs` worker processes. A worker that dies breaks the pool and
     every submission it held: those are graded again one at a time, each in a pool of its
     own, so only the one that crashes a worker again is given up."""
-    for submission, key in _one_pool(pending, grade_one, jobs, done):
-        if _one_pool([(submission, key)], grade_one, 1, done):
+    for submission, key in _one_pool(pending, grade_one, jobs, done, watch):
+        if _one_pool([(submission, key)], grade_one, 1, done, watch):
             done(submission, key, crashed(submission))
 
 
@@ -142,16 +163,24 @@ def _one_pool(
     grade_one: Callable[[Submission], Row],
     jobs: int,
     done: Callable[[Submission, str, Row], None],
+    watch: Watch | None,
 ) -> list[tuple[Submission, str]]:
     """Run `queue`; return what a broken pool left without a result."""
     context = multiprocessing.get_context("spawn")  # TensorFlow does not survive fork
     broken: list[tuple[Submission, str]] = []
-    devices = context.Queue()
+    devices, progress = context.Queue(), context.Queue()
     for device in placement(visible_gpus(), jobs):
         devices.put(device)
-    with ProcessPoolExecutor(
-        max_workers=jobs, mp_context=context, initializer=take_device, initargs=(devices,)
-    ) as pool:
+    relay = _Relay(progress, watch)
+    with (
+        relay,
+        ProcessPoolExecutor(
+            max_workers=jobs,
+            mp_context=context,
+            initializer=_start_worker,
+            initargs=(devices, progress if watch else None),
+        ) as pool,
+    ):
         running: dict[Future[Row], tuple[Submission, str]] = {
             pool.submit(grade_one, item[0]): item for item in queue
         }
@@ -166,6 +195,32 @@ def _one_pool(
                     continue
                 done(submission, key, row)
     return broken
+
+
+class _Relay:
+    """A thread passing the workers' progress messages to `watch`, in the parent."""
+
+    def __init__(self, queue: Any, watch: Watch | None) -> None:
+        self.queue, self.watch = queue, watch
+        self.thread = threading.Thread(target=self._relay, daemon=True)
+
+    def __enter__(self) -> _Relay:
+        if self.watch is not None:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.watch is not None:
+            self.queue.put(_STOP)
+            self.thread.join()
+
+    def _relay(self) -> None:
+        assert self.watch is not None
+        while (message := self.queue.get()) != _STOP:
+            self.watch(*message)
+
+
+_STOP = ("", "stop")
 
 
 def crashed(submission: Submission) -> Row:

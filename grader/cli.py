@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from grader import __version__, api, explain, progress
+from grader import __version__, api, batch, explain, progress
 from grader.outcomes import GraderError, UsageError
 from grader.report.terminal import (
     print_batch_row,
@@ -231,7 +231,23 @@ def batch_command(
     )
 
     def action() -> int:
-        result = api.grade_batch(paths, assignment, options, jobs, print_batch_row, scheduler)
+        console = Console(stderr=True)
+        board = None
+        if console.is_terminal:
+            workers = jobs or batch.default_jobs()
+            board = progress.Board(len(batch.find_submissions(paths)), workers, console)
+
+        def on_row(row: batch.Row, kept: bool) -> None:
+            if board is not None:
+                board.finished(None if kept else row.seconds)
+            print_batch_row(row, kept, console)
+
+        watch = board.update if board is not None else None
+        try:
+            result = api.grade_batch(paths, assignment, options, jobs, on_row, scheduler, watch)
+        finally:
+            if board is not None:
+                board.close()
         print_batch_summary(result)
         return 0 if all(row.status == "graded" for row in result.rows) else 1
 

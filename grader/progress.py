@@ -114,3 +114,68 @@ def for_terminal(console: Console | None = None) -> Progress:
     """Live on a terminal, plain lines otherwise."""
     console = console or Console(stderr=True)
     return LiveLine(console) if console.is_terminal else Lines()
+
+
+class ToQueue:
+    """A batch worker's progress: sent, tagged with the student, to the parent's display."""
+
+    def __init__(self, student: str, queue: Any) -> None:
+        self.student = student
+        self.queue = queue
+
+    def cell_started(self, number: int, total: int, first_line: str) -> None:
+        self.queue.put((self.student, f"cell {number}/{total}  {first_line[:40]}"))
+
+    def epoch(self, event: dict[str, Any]) -> None:
+        self.queue.put((self.student, describe_epoch(event)))
+
+    def cell_finished(self, result: CellResult) -> None:
+        pass
+
+    def close(self) -> None:
+        self.queue.put((self.student, None))
+
+
+class Board:
+    """A batch on a terminal: done/total, ETA, and what each running submission is doing."""
+
+    def __init__(self, total: int, jobs: int, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True)
+        self.total, self.jobs = total, jobs
+        self.count = 0
+        self.durations: list[float] = []  # of the submissions graded in this run
+        self.running: dict[str, str] = {}
+        self.started = time.perf_counter()
+        self.live = Live(self._render(), console=self.console, refresh_per_second=4)
+        self.live.start()
+
+    def update(self, student: str, doing: str | None) -> None:
+        """What `student`'s kernel is doing now; None when its grading ended."""
+        if doing is None:
+            self.running.pop(student, None)
+        else:
+            self.running[student] = doing
+        self.live.update(self._render())
+
+    def finished(self, seconds: float | None) -> None:
+        """One more submission done; `seconds` None when it was kept from an earlier run."""
+        self.count += 1
+        if seconds is not None:
+            self.durations.append(seconds)
+        self.live.update(self._render())
+
+    def close(self) -> None:
+        self.live.stop()
+
+    def _render(self) -> Text:
+        lines = [f"[bold]{self.count}/{self.total} done[/]{self._eta()}"]
+        for student, doing in sorted(self.running.items()):
+            lines.append(f"  {escape(student):<20} {escape(doing)}")
+        return Text.from_markup("\n".join(lines))
+
+    def _eta(self) -> str:
+        left = self.total - self.count
+        if not self.durations or left <= 0:
+            return ""
+        mean = sum(self.durations) / len(self.durations)
+        return f" · ETA {mean * left / max(1, self.jobs):.0f} s"

@@ -10,8 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
-from grader import api, batch, gpus
+from grader import api, batch, gpus, progress
 from grader.batch import Row, Submission
 from grader.report import gradebook
 from grader.sandbox import bubblewrap_problem
@@ -163,3 +164,31 @@ def test_the_report_names_each_gpu_with_its_peak_memory() -> None:
     environment = {"gpus": ["NVIDIA T4", "NVIDIA T4"], "gpu_peak_bytes": [2 * 1024**3, None]}
     assert api._device(environment) == "NVIDIA T4 (peak 2.0 GB), NVIDIA T4"
     assert api._device({"gpus": []}) == "CPU"
+
+
+def reports_a_cell(submission: Submission) -> Row:
+    """Grades nothing; tells the parent's display it is in cell 1 of 2."""
+    shown = batch.worker_progress(submission.student)
+    shown.cell_started(1, 2, "import keras")
+    shown.close()
+    return Row(submission.student, "", "graded", 1.0, 1.0)
+
+
+def test_workers_report_what_their_kernels_are_doing(tmp_path: Path) -> None:
+    pending = [(Submission(f"s{n}", tmp_path / f"s{n}.ipynb"), f"k{n}") for n in range(3)]
+    seen: list[tuple[str, str | None]] = []
+    batch.run_pool(pending, reports_a_cell, 2, lambda s, k, r: None, lambda *m: seen.append(m))
+    for student in ("s0", "s1", "s2"):
+        assert seen.index((student, "cell 1/2  import keras")) < seen.index((student, None))
+
+
+def test_the_board_shows_done_total_eta_and_the_running_submissions() -> None:
+    console = Console(file=io.StringIO(), force_terminal=True, width=100)
+    board = progress.Board(total=4, jobs=2, console=console)
+    board.finished(10.0)
+    board.finished(None)  # kept from an earlier run: no duration
+    board.update("alice", "fit 1 · epoch 2/3")
+    text = board._render().plain
+    board.close()
+    assert text.splitlines()[0] == "2/4 done · ETA 10 s"
+    assert "alice" in text and "epoch 2/3" in text

@@ -94,15 +94,15 @@ def print_selftest(result: SelftestResult, console: Console | None = None) -> No
     console.print("[green]self-test passed[/]" if result.ok else "[red]self-test FAILED[/]")
 
 
-def print_batch_row(row: Row, kept: bool) -> None:
+def print_batch_row(row: Row, kept: bool, console: Console | None = None) -> None:
     """One line per submission as it finishes (or is found already graded)."""
-    console = Console(highlight=False, soft_wrap=True)
+    console = console or Console(highlight=False, soft_wrap=True)
     if row.status == "graded" and row.score is not None:
         outcome = f"{row.score:g}/{row.max_score:g}"
     else:
         outcome = f"[red]{row.status}[/]: {escape(row.message[:160])}"
     source = " (kept from an earlier run)" if kept else f" · {row.seconds:.1f} s"
-    console.print(f"{escape(row.student):<24} {outcome}{source}")
+    console.print(f"{escape(row.student):<24} {outcome}{source}", highlight=False)
 
 
 def print_batch_summary(result: BatchResult) -> None:
