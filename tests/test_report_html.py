@@ -109,6 +109,11 @@ CELLS = (
 
 @pytest.fixture(scope="module")
 def result() -> GradeResult:
+    return sample_result()
+
+
+def sample_result() -> GradeResult:
+    """A report with a bit of everything (also rendered in a browser by test_browser)."""
     return GradeResult(
         assignment="cifar10-cnn",
         title="CIFAR-10 CNN, step by step",
