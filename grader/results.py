@@ -11,6 +11,25 @@ DataSource = Literal["real", "subsampled", "fixture", "none"]
 
 
 @dataclass(frozen=True)
+class Prediction:
+    """One held-out image as the model saw it: `image` is a PNG data URI."""
+
+    image: str
+    truth: str
+    predicted: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A classifier on the grader's held-out images: `confusion[true][predicted]` counts."""
+
+    classes: tuple[str, ...]
+    confusion: tuple[tuple[int, ...], ...]
+    samples: tuple[Prediction, ...]
+
+
+@dataclass(frozen=True)
 class CheckResult:
     id: str
     step: str
@@ -25,6 +44,7 @@ class CheckResult:
     received: Any = None
     hint: str | None = None
     cell: int | None = None
+    evaluation: Evaluation | None = None
 
 
 @dataclass(frozen=True)

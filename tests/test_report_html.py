@@ -9,8 +9,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
+from grader.checks.evaluation import evaluation_of
 from grader.report import html, plots
 from grader.results import (
     CellError,
@@ -18,6 +20,7 @@ from grader.results import (
     CheckResult,
     ComparisonRow,
     EpochRecord,
+    Evaluation,
     FitRecord,
     GradeResult,
 )
@@ -60,8 +63,19 @@ def check(status: str, title: str, points: float, **fields: Any) -> CheckResult:
     return CheckResult(**(values | fields))
 
 
+def sample_evaluation() -> Evaluation:
+    """Three classes of random 8×8 images, the model right on most."""
+    rng = np.random.default_rng(0)
+    truth = np.repeat(np.arange(3), 4)
+    probabilities = np.eye(3)[truth] * 0.8 + 0.1
+    probabilities[[1, 6]] = [0.1, 0.1, 0.8]  # two mistakes
+    images = rng.random((12, 8, 8, 3))
+    return evaluation_of(images, truth, probabilities, ("cat", "dog", "frog"))
+
+
 CHECKS = (
     check("passed", "Output shape", 2.0),
+    check("passed", "Held-out accuracy", 2.0, evaluation=sample_evaluation()),
     check(
         "failed",
         "Trainable parameters",
@@ -166,7 +180,7 @@ def test_report_shows_expected_received_hint_and_cell_link(page: str) -> None:
     assert "quick profile: a self-check" in page
     assert "synthetic fixture data" in page
     assert "bubblewrap is not installed" in page
-    assert "2 / 8" in page and "FAIL" in page
+    assert "4 / 10" in page and "FAIL" in page
 
 
 def test_long_tracebacks_are_cut_to_their_last_lines(page: str) -> None:
@@ -275,3 +289,12 @@ def test_advice_and_the_stand_ins_notes_are_shown(result: GradeResult) -> None:
     )
     assert "Advice (no points)" in page and "always outputs 1.0" in page
     assert "skipped `!pip install -q tensorflow==2.15`" in page
+
+
+def test_a_classifier_shows_its_confusion_matrix_and_sample_predictions(page: str) -> None:
+    evaluation = sample_evaluation()
+    assert evaluation.confusion == ((3, 0, 1), (0, 3, 1), (0, 0, 4))
+    assert [s.truth != s.predicted for s in evaluation.samples].count(True) == 2
+    assert "rows: true class · columns: predicted class" in page
+    assert page.count('<li class="wrong">') == 2 and page.count('<li class="right">') == 10
+    assert "predicted: frog (80%)" in page

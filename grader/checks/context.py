@@ -18,7 +18,7 @@ from grader.checks.registry import FunctionParams, HiddenCall
 from grader.datasets import PreparedData
 from grader.keras_import import import_keras
 from grader.outcomes import CheckFailed, CheckSkipped, SubmissionError
-from grader.results import CellResult, FitRecord
+from grader.results import CellResult, Evaluation, FitRecord
 
 
 @dataclass
@@ -99,6 +99,7 @@ class CheckContext:
     layer_spec: list[dict[str, Any]] | None = None
     check_id: str = ""
     notes: list[str] = field(default_factory=list)
+    evaluation: Evaluation | None = None  # set by checks that score a classifier
 
     @property
     def profile(self) -> str:

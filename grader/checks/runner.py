@@ -60,6 +60,7 @@ def run_check(
             expected=failure.expected,
             received=failure.received,
             hint=failure.hint or check_spec.hint,
+            evaluation=ctx.evaluation,
         )
     except CheckSkipped as skipped:
         return base(status="skipped", message=skipped.reason, hint=skipped.hint or check_spec.hint)
@@ -74,7 +75,12 @@ def run_check(
             message=f"the grader failed on this check: {detail}",
             hint="this is not your fault; please report it to the instructor.",
         )
-    return base(status="passed", points=check_spec.points, message=_noted(message, ctx))
+    return base(
+        status="passed",
+        points=check_spec.points,
+        message=_noted(message, ctx),
+        evaluation=ctx.evaluation,
+    )
 
 
 def _noted(message: str, ctx: CheckContext) -> str:

@@ -7,6 +7,7 @@ from typing import Any, Literal
 import numpy as np
 
 from grader.checks.context import CheckContext
+from grader.checks.evaluation import evaluation_of
 from grader.checks.registry import Params, check
 from grader.keras_import import import_keras
 from grader.outcomes import CheckFailed
@@ -79,13 +80,16 @@ def check_accuracy(ctx: CheckContext, params: Accuracy) -> str:
     model = ctx.model()
     holdout = ctx.dataset(params.dataset).holdout
     assert holdout is not None, "every dataset the grader prepares keeps held-out images"
-    tried = {
-        (way, geometry): _accuracy(model, holdout, params, way, geometry)
+    predictions = {
+        (way, geometry): _predictions(model, holdout, params, way, geometry)
         for way in params.preprocess
         for geometry in ("resize", "pad")
     }
+    tried = {key: _share_right(p, holdout.y) for key, p in predictions.items()}
     best = max(tried, key=lambda key: tried[key])
     accuracy = tried[best]
+    classes = ctx.dataset(params.dataset).class_names
+    ctx.evaluation = evaluation_of(holdout.x, holdout.y, predictions[best], classes)
     if len(set(tried.values())) > 1:
         shaped = "resized" if best[1] == "resize" else "padded"
         ctx.notes.append(f"inputs preprocessed as {best[0]!r}, images {shaped} to fit")
@@ -101,8 +105,13 @@ def check_accuracy(ctx: CheckContext, params: Accuracy) -> str:
     return f"accuracy {accuracy:.3f} on {len(holdout):,} held-out images (≥ {params.min:.2f})"
 
 
-def _accuracy(model: Any, holdout: Any, params: Accuracy, way: str, geometry: str) -> float:
-    """Accuracy with one preprocessing, the held-out images resized or padded to the input."""
+def _share_right(probabilities: np.ndarray, truth: np.ndarray) -> float:
+    return float(np.mean(probabilities.argmax(axis=1) == truth.reshape(-1)))
+
+
+def _predictions(model: Any, holdout: Any, params: Accuracy, way: str, geometry: str) -> np.ndarray:
+    """Class probabilities with one preprocessing, the held-out images resized or padded to
+    the input (one sigmoid unit becomes two columns)."""
     if way == "vgg16":
         x = fitted_to(model, holdout.x, 1.0, geometry)[..., ::-1]
         x = x - np.array([103.939, 116.779, 123.68], dtype="float32")
@@ -119,7 +128,7 @@ def _accuracy(model: Any, holdout: Any, params: Accuracy, way: str, geometry: st
             received=list(probabilities.shape),
             hint="the model must end in a Dense layer with one unit per class.",
         )
-    return float(np.mean(probabilities.argmax(axis=1) == holdout.y.reshape(-1)))
+    return probabilities
 
 
 def fitted_to(
