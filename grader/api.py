@@ -48,6 +48,7 @@ from grader.spec import (
     list_assignments,
     load_spec,
 )
+from grader.training_advice import fit_advice
 from grader.watchdog import GB, default_memory_bytes
 from grader.workspace import Workspace, create_workspace, runs_dir
 
@@ -155,7 +156,7 @@ def grade_loaded(
         submission = Submission(artifacts, run.cells, data, options.profile, problems, hidden)
         checks = run_checks(spec, submission)
         comparison = compare_steps(spec, submission)
-        advice = model_advice(submission)
+        advice = model_advice(submission) + fit_advice(artifacts.fits if artifacts else ())
     finally:
         workspace.remove()
     environment = artifacts.environment if artifacts else {}
