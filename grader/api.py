@@ -37,7 +37,7 @@ from grader.outcomes import GraderError, UsageError
 from grader.progress import Progress
 from grader.report import gradescope, junit, step_summary
 from grader.results import CellResult, DataSource, GradeResult
-from grader.sandbox import Isolation, Sandbox, choose_isolation, hidden_paths
+from grader.sandbox import Isolation, Sandbox, choose_isolation, hidden_paths, python_folders
 from grader.selftest import MutantOutcome, SelftestResult, mutated
 from grader.spec import (
     SPEC_FILE,
@@ -211,7 +211,8 @@ def _sandbox(spec: AssignmentSpec, options: Options, workspace: Workspace) -> Sa
         *checkout,
         *options.hidden,
     ]
-    return Sandbox(workspace.root, workspace.tmp_dir, hidden_paths(candidates, root))
+    hidden = hidden_paths(candidates, root)
+    return Sandbox(workspace.root, workspace.tmp_dir, hidden, (root, *python_folders()))
 
 
 def _prepared_notebook(

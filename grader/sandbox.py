@@ -12,7 +12,9 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import site
 import subprocess
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,9 +36,13 @@ class Isolation:
 
 @dataclass(frozen=True)
 class Sandbox:
+    """`keep`: folders the kernel needs (the grader's package, Python itself) that stay
+    visible, read-only, even when they live under `/tmp`, which the sandbox replaces."""
+
     workspace: Path
     tmp_dir: Path
     hidden: tuple[Path, ...]
+    keep: tuple[Path, ...] = ()
 
     def __post_init__(self) -> None:
         if Path("/tmp") in self.workspace.resolve().parents:
@@ -48,9 +54,13 @@ class Sandbox:
 
     def arguments(self) -> list[str]:
         arguments = [*_system(), "--dev", "/dev", "--proc", "/proc"]
-        for path in self.hidden:
-            arguments += _hide(path)
         arguments += ["--bind", str(self.tmp_dir), "/tmp"]
+        kept = [path for path in self.keep if _under_tmp(path)]
+        for path in kept:
+            arguments += ["--ro-bind", str(path), str(path)]
+        for path in self.hidden:  # after the binds above, so they hide inside them too
+            if not _under_tmp(path) or any(k == path or k in path.parents for k in kept):
+                arguments += _hide(path)
         arguments += ["--bind", str(self.workspace), str(self.workspace)]
         arguments += ["--bind", str(self.workspace), "/content"]
         arguments += ["--remount-ro", "/", *_NAMESPACES, "--die-with-parent"]
@@ -72,6 +82,16 @@ def _system() -> list[str]:
         else:
             arguments += ["--ro-bind", entry.path, entry.path]
     return arguments
+
+
+def _under_tmp(path: Path) -> bool:
+    return Path("/tmp") in path.parents
+
+
+def python_folders() -> tuple[Path, ...]:
+    """Where this Python and its packages live (a virtualenv may be under /tmp)."""
+    folders = {sys.prefix, sys.exec_prefix, sys.base_prefix, *site.getsitepackages()}
+    return tuple(sorted(Path(folder).resolve() for folder in folders if Path(folder).exists()))
 
 
 def _hide(path: Path) -> list[str]:

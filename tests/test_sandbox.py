@@ -92,6 +92,31 @@ print(sorted(os.listdir('{secret}')), os.getpid())
 
 
 @needs_bubblewrap
+def test_a_checkout_under_tmp_stays_importable_and_its_solutions_hidden(
+    outside_tmp: Path, tmp_path: Path
+) -> None:
+    """CI may check the project out under /tmp, which every sandbox replaces."""
+    checkout = tmp_path / "checkout"
+    (checkout / "grader").mkdir(parents=True)
+    (checkout / "grader" / "__init__.py").write_text("NAME = 'grader'")
+    (checkout / "reference").mkdir()
+    (checkout / "reference" / "answer.ipynb").write_text("{}")
+    workspace = outside_tmp / "work"
+    (workspace / "tmp").mkdir(parents=True)
+    sandbox = Sandbox(workspace, workspace / "tmp", (checkout / "reference",), (checkout,))
+    code = f"""
+import os, sys
+sys.path.insert(0, '{checkout}')
+import grader
+print(grader.NAME, os.listdir('{checkout / "reference"}'), os.listdir('/tmp'))
+"""
+    done = _inside(sandbox, code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split(" ", 1)[0] == "grader"
+    assert "[]" in done.stdout  # the reference folder shows empty
+
+
+@needs_bubblewrap
 def test_inside_there_is_no_network(outside_tmp: Path) -> None:
     code = """
 import socket
