@@ -30,6 +30,16 @@ class Evaluation:
 
 
 @dataclass(frozen=True)
+class LayerRow:
+    """One row of the layer table: the task's layer beside the model's (None: missing)."""
+
+    expected: str | None
+    received: str | None
+    params: int | None
+    differs: bool
+
+
+@dataclass(frozen=True)
 class CheckResult:
     id: str
     step: str
@@ -45,6 +55,7 @@ class CheckResult:
     hint: str | None = None
     cell: int | None = None
     evaluation: Evaluation | None = None
+    layers: tuple[LayerRow, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from grader.checks.evaluation import evaluation_of
+from grader.checks.layers import layer_table
 from grader.report import html, plots
 from grader.results import (
     CellError,
@@ -298,3 +299,29 @@ def test_a_classifier_shows_its_confusion_matrix_and_sample_predictions(page: st
     assert "rows: true class · columns: predicted class" in page
     assert page.count('<li class="wrong">') == 2 and page.count('<li class="right">') == 10
     assert "predicted: frog (80%)" in page
+
+
+def test_the_layer_table_sets_the_model_beside_the_task_and_marks_differences() -> None:
+    wanted = [
+        {"type": "Rescaling"},
+        {"type": "Conv2D", "filters": 5, "kernel_size": [3, 3]},
+        {"type": "MaxPooling2D", "pool_size": [8, 8]},
+        {"type": "Dense", "units": 10},
+    ]
+    found = [
+        {"type": "Conv2D", "name": "conv_1", "filters": 5, "kernel_size": [3, 3], "params": 140},
+        {"type": "MaxPooling2D", "name": "pool", "pool_size": [2, 2], "params": 0},
+        {"type": "Dense", "name": "out", "units": 10, "params": 12810},
+    ]
+    rows = layer_table(wanted, found)
+    assert [(r.received, r.differs) for r in rows] == [
+        (None, True),
+        ("Conv2D `conv_1` filters=5 kernel_size=3×3", False),
+        ("MaxPooling2D `pool` pool_size=2×2", True),
+        ("Dense `out` units=10", False),
+    ]
+    assert rows[2].expected == "MaxPooling2D pool_size=8×8"
+    page = html.render(
+        replace(sample_result(), checks=(check("failed", "Layers", 0.0, layers=rows),))
+    )
+    assert page.count('<tr class="differs">') == 2 and "12,810" in page

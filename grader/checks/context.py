@@ -18,7 +18,7 @@ from grader.checks.registry import FunctionParams, HiddenCall
 from grader.datasets import PreparedData
 from grader.keras_import import import_keras
 from grader.outcomes import CheckFailed, CheckSkipped, SubmissionError
-from grader.results import CellResult, Evaluation, FitRecord
+from grader.results import CellResult, Evaluation, FitRecord, LayerRow
 
 
 @dataclass
@@ -100,6 +100,7 @@ class CheckContext:
     check_id: str = ""
     notes: list[str] = field(default_factory=list)
     evaluation: Evaluation | None = None  # set by checks that score a classifier
+    layers: tuple[LayerRow, ...] = ()  # set by the layers check: the model beside the task
 
     @property
     def profile(self) -> str:

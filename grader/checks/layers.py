@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import difflib
+import itertools
 from typing import Any
+
+from grader.results import LayerRow
 
 _ATTRIBUTES = (
     "filters",
@@ -95,3 +98,37 @@ def _attribute_differences(
         for key, value in wanted.items()
         if key != "type" and not same_value(value, found.get(key))
     ]
+
+
+def layer_table(wanted: list[dict[str, Any]], found: list[dict[str, Any]]) -> tuple[LayerRow, ...]:
+    """The model's layers beside the task's, aligned as `layer_differences` aligns them,
+    in the style of `model.summary()`: one row per layer, the differing ones marked."""
+    types_wanted = [w["type"] for w in wanted]
+    types_found = [f["type"] for f in found]
+    matcher = difflib.SequenceMatcher(a=types_wanted, b=types_found, autojunk=False)
+    rows: list[LayerRow] = []
+    for tag, w1, w2, f1, f2 in matcher.get_opcodes():
+        pairs = itertools.zip_longest(wanted[w1:w2], found[f1:f2])
+        for w, f in pairs:
+            differs = tag != "equal" or bool(_attribute_differences(w, f, 0))
+            rows.append(
+                LayerRow(
+                    expected=_layer_text(w) if w else None,
+                    received=_layer_text(f, named=True) if f else None,
+                    params=f.get("params") if f else None,
+                    differs=differs,
+                )
+            )
+    return tuple(rows)
+
+
+def _layer_text(layer: dict[str, Any], named: bool = False) -> str:
+    name = f" `{layer['name']}`" if named and "name" in layer else ""
+    attributes = [f"{k}={_short(v)}" for k, v in layer.items() if k in _ATTRIBUTES]
+    return " ".join([f"{layer['type']}{name}", *attributes])
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return "×".join(_short(v) for v in value)
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

@@ -8,7 +8,7 @@ import numpy as np
 from pydantic import Field
 
 from grader.checks.context import CheckContext
-from grader.checks.layers import describe_layers, layer_differences, same_value
+from grader.checks.layers import describe_layers, layer_differences, layer_table, same_value
 from grader.checks.losses import loss_of
 from grader.checks.registry import Params, check
 from grader.outcomes import CheckFailed
@@ -129,6 +129,7 @@ def check_layers(ctx: CheckContext, params: LayerList) -> str:
     found = describe_layers(ctx.model())
     if params.tail:
         found = found[-len(params.layers) :]
+    ctx.layers = layer_table(params.layers, found)
     problems = layer_differences(params.layers, found)
     if problems:
         wanted = " → ".join(layer["type"] for layer in params.layers)

@@ -61,6 +61,7 @@ def run_check(
             received=failure.received,
             hint=failure.hint or check_spec.hint,
             evaluation=ctx.evaluation,
+            layers=ctx.layers,
         )
     except CheckSkipped as skipped:
         return base(status="skipped", message=skipped.reason, hint=skipped.hint or check_spec.hint)
@@ -80,6 +81,7 @@ def run_check(
         points=check_spec.points,
         message=_noted(message, ctx),
         evaluation=ctx.evaluation,
+        layers=ctx.layers,
     )
 
 
