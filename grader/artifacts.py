@@ -129,4 +129,11 @@ def _fit(entry: dict[str, Any]) -> FitRecord:
         total_params=entry.get("total_params"),
         trainable_layers=tuple(entry.get("trainable_layers") or ()),
         learning_rate=entry.get("learning_rate"),
+        input_max=_number(entry.get("input_max")),
+        first_layer=entry.get("first_layer") if isinstance(entry.get("first_layer"), str) else None,
     )
+
+
+def _number(value: object) -> float | None:
+    """A number the kernel wrote, or None for anything else."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

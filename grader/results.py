@@ -101,6 +101,8 @@ class FitRecord:
     total_params: int | None = None
     trainable_layers: tuple[str, ...] = ()
     learning_rate: float | None = None
+    input_max: float | None = None  # the largest value in the training inputs (arrays only)
+    first_layer: str | None = None  # the type of the model's first layer
 
     @property
     def mean_epoch_seconds(self) -> float | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from grader.results import EpochRecord, FitRecord
 from grader.training_advice import fit_advice
 
@@ -34,3 +36,11 @@ def test_learning_rates_far_off_are_named() -> None:
     (low,) = fit_advice((fit([1.0, 0.9], learning_rate=1e-8),))
     assert "so low" in low
     assert fit_advice((fit([1.0, 0.9], learning_rate=1e-4),)) == ()  # fine-tuning: fine
+
+
+def test_pixels_left_in_0_255_are_named_unless_the_model_rescales_them() -> None:
+    raw = replace(fit([1.0, 0.9]), input_max=255.0, first_layer="Conv2D")
+    (advice,) = fit_advice((raw,))
+    assert "go up to 255" in advice and "Rescaling(1/255)" in advice
+    assert fit_advice((replace(raw, first_layer="Rescaling"),)) == ()
+    assert fit_advice((replace(raw, input_max=1.0),)) == ()

@@ -79,6 +79,8 @@ class FitRecorder:
             "batch_size": arguments.get("batch_size"),
             "has_validation": arguments.get("validation_data") is not None
             or bool(arguments.get("validation_split")),
+            "input_max": _input_max(arguments.get("x")),
+            "first_layer": _first_layer(model),
             "epochs": [],
         }
         self.fits.append(record)
@@ -100,6 +102,25 @@ class FitRecorder:
                 )
                 budget = Budget(epochs, rule.max_samples)
         return budget
+
+
+def _input_max(x: Any) -> float | None:
+    """The largest value of array inputs (a sample of them): 255 means unscaled pixels."""
+    if not _is_sliceable(x):
+        return None
+    try:
+        import numpy as np
+
+        return float(np.max(np.asarray(x[:512], dtype="float32")))
+    except (TypeError, ValueError):
+        return None
+
+
+def _first_layer(model: Any) -> str | None:
+    layers = [
+        layer for layer in getattr(model, "layers", []) if type(layer).__name__ != "InputLayer"
+    ]
+    return type(layers[0]).__name__ if layers else None
 
 
 def _capped_epochs(arguments: dict[str, Any], cap: int | None) -> int:
