@@ -1,7 +1,8 @@
 """Advice that costs no points: mistakes visible in any compiled model of any assignment.
 
-Today: a loss that cannot fit the model's last layer (see `checks.losses`). Each piece of
-advice names the model variable; the model files are the ones the checks already loaded.
+A loss that cannot fit the model's last layer (see `checks.losses`), and a model many times
+larger than the reference's. Each piece of advice names the model variable; the model files
+are the ones the checks already loaded.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 from grader.checks.context import Submission
 from grader.checks.losses import label_free_problems, loss_of, output_of
 from grader.outcomes import CheckSkipped
+from grader.results import ComparisonRow
+from grader.spec import AssignmentSpec
 
 
 def model_advice(submission: Submission) -> tuple[str, ...]:
@@ -28,6 +31,22 @@ def model_advice(submission: Submission) -> tuple[str, ...]:
         shown = " / ".join(f"`{alias}`" for alias in artifact.aliases if not alias.startswith("_"))
         advice += [f"{shown}: {problem}." for problem in _problems(model)]
     return tuple(advice)
+
+
+LARGER_THAN_REFERENCE = 10
+
+
+def size_advice(spec: AssignmentSpec, rows: tuple[ComparisonRow, ...]) -> tuple[str, ...]:
+    """A step's model far larger than the reference's (`reference_params` in the spec)."""
+    reference = {step.id: step.reference_params for step in spec.steps if step.reference_params}
+    return tuple(
+        f"`{row.model}` has {row.params:,} parameters, {row.params / reference[row.step]:.0f}× "
+        f"the reference's {reference[row.step]:,}: it trains slower and needs more memory "
+        "than the task does. Fewer or smaller Dense layers (or more pooling before Flatten) "
+        "would do"
+        for row in rows
+        if row.step in reference and row.params > LARGER_THAN_REFERENCE * reference[row.step]
+    )
 
 
 def _problems(model: object) -> list[str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from nbformat import NotebookNode
 
 from grader import batch, cluster, datasets
-from grader.advice import model_advice
+from grader.advice import model_advice, size_advice
 from grader.artifacts import read_artifacts
 from grader.checks.context import Submission
 from grader.checks.registry import HiddenCall
@@ -156,7 +156,11 @@ def grade_loaded(
         submission = Submission(artifacts, run.cells, data, options.profile, problems, hidden)
         checks = run_checks(spec, submission)
         comparison = compare_steps(spec, submission)
-        advice = model_advice(submission) + fit_advice(artifacts.fits if artifacts else ())
+        advice = (
+            model_advice(submission)
+            + fit_advice(artifacts.fits if artifacts else ())
+            + size_advice(spec, comparison)
+        )
     finally:
         workspace.remove()
     environment = artifacts.environment if artifacts else {}

@@ -77,6 +77,9 @@ class StepSpec(Strict):
     title: str
     model: str | None = None
     checks: list[CheckSpec]
+    # The reference solution's parameter count for this step's model: a model many times
+    # larger gets advice (no points), as the courses warn about memory and training time.
+    reference_params: int | None = Field(default=None, gt=0)
 
 
 class Replacement(Strict):

@@ -44,3 +44,15 @@ def test_pixels_left_in_0_255_are_named_unless_the_model_rescales_them() -> None
     assert "go up to 255" in advice and "Rescaling(1/255)" in advice
     assert fit_advice((replace(raw, first_layer="Rescaling"),)) == ()
     assert fit_advice((replace(raw, input_max=1.0),)) == ()
+
+
+def test_a_model_many_times_larger_than_the_reference_gets_advice() -> None:
+    from grader.advice import size_advice
+    from grader.results import ComparisonRow
+    from grader.spec import find_assignment
+
+    spec = find_assignment("csv-to-array", [])
+    row = ComparisonRow("model", "The model", "model", 227_098 * 11, 3, 1.0, {}, None)
+    (advice,) = size_advice(spec, (row,))
+    assert advice.startswith("`model` has 2,498,078 parameters, 11× the reference's 227,098")
+    assert size_advice(spec, (replace(row, params=227_098 * 3),)) == ()
