@@ -126,7 +126,7 @@ def grade_loaded(
             )
             for ds in spec.datasets
         }
-        prepared = _prepared_notebook(notebook, spec, options, workspace, data, isolation)
+        prepared = prepared_notebook(notebook, spec, options, workspace, data, isolation)
         budget = _budget(options, spec)
         hidden: dict[str, list[HiddenCall]] = {}
         collect = functools.partial(
@@ -219,7 +219,7 @@ def _sandbox(spec: AssignmentSpec, options: Options, workspace: Workspace) -> Sa
     return Sandbox(workspace.root, workspace.tmp_dir, hidden, (root, *python_folders()))
 
 
-def _prepared_notebook(
+def prepared_notebook(
     notebook: NotebookNode,
     spec: AssignmentSpec,
     options: Options,

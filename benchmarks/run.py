@@ -1,0 +1,159 @@
+"""The grader's costs, measured side by side in one run, as whole processes:
+
+    python benchmarks/run.py [--repeat 3] [--assignments csv-to-array,loss-selection]
+                             [--batch 12] [--skip-batch] [--out docs/performance.md]
+
+1. overhead: `grade reference/<id>.ipynb` (quick profile) against `benchmarks/bare.py`, the
+   same prepared notebook executed with plain nbclient (same data, same epoch caps, no
+   sandbox, no collect step, no checks, no report);
+2. the quick self-check's wall time is the `grade` column of the same runs;
+3. batch scaling: `grade batch` on N copies of a reference with 1 and with 2 workers;
+4. the sandbox's start-up cost (`benchmarks/sandbox.py`).
+
+Medians and min–max over `--repeat` runs; runs alternate between the two sides so both see
+the same machine noise. `docs/performance.md` is written from the last run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent
+ASSIGNMENTS = (
+    "csv-to-array",
+    "file-splitting",
+    "loss-selection",
+    "transfer-learning",
+    "cifar10-cnn",
+)
+
+
+def timed(command: list[str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    seconds = time.perf_counter() - started
+    if done.returncode not in (0, 1):  # 1: some check failed, still a full run
+        raise RuntimeError(f"{command} failed:\n{done.stderr[-2000:]}")
+    return seconds
+
+
+def spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.1f} s ({min(values):.1f}–{max(values):.1f})"
+
+
+def overhead(assignment: str, repeat: int, scratch: Path) -> tuple[list[float], list[float]]:
+    reference = str(ROOT / "reference" / f"{assignment}.ipynb")
+    grade = ["grade", reference, "--out", str(scratch / "reports")]
+    bare = [sys.executable, str(HERE / "bare.py"), reference]
+    graded, plain = [], []
+    for _ in range(repeat):
+        plain.append(timed(bare))
+        graded.append(timed(grade))
+    return graded, plain
+
+
+def batch_scaling(assignment: str, copies: int, scratch: Path) -> dict[int, float]:
+    """`grade batch` on `copies` copies of a reference, with 1 and with 2 workers."""
+    folder = scratch / "class"
+    folder.mkdir(exist_ok=True)
+    for number in range(copies):
+        shutil.copy(ROOT / "reference" / f"{assignment}.ipynb", folder / f"s{number:02}.ipynb")
+    times = {}
+    for jobs in (1, 2):
+        out = scratch / f"batch-{jobs}"
+        command = ["grade", "batch", str(folder), "--out", str(out), "--jobs", str(jobs)]
+        times[jobs] = timed(command)
+    return times
+
+
+def sandbox_cost(repeat: int) -> str:
+    done = subprocess.run(
+        [sys.executable, str(HERE / "sandbox.py"), "--repeat", str(repeat)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def machine() -> str:
+    memory = psutil.virtual_memory().total / 1024**3
+    return (
+        f"{platform.platform()}, {os.cpu_count()} cores, {memory:.0f} GB, "
+        f"Python {platform.python_version()}"
+    )
+
+
+def report(
+    rows: list[str], batch: dict[int, float] | None, copies: int, sandbox: str, command: str
+) -> str:
+    lines = [
+        "# Performance",
+        "",
+        f"Measured on {machine()}, no GPU. Rerun with `{command}`.",
+        "",
+        "## Overhead: grading against executing the same notebook",
+        "",
+        "| reference (quick) | `grade` (the self-check) | plain nbclient | overhead |",
+        "|---|---|---|---|",
+        *rows,
+        "",
+    ]
+    if batch:
+        speedup = batch[1] / batch[2]
+        lines += [
+            "## Batch scaling",
+            "",
+            f"`grade batch` on {copies} notebooks: 1 worker {batch[1]:.0f} s, "
+            f"2 workers {batch[2]:.0f} s: **{speedup:.2f}×**.",
+            "",
+        ]
+    lines += ["## Sandbox start-up", "", "```", sandbox, "```", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Measure the grader's costs.")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--assignments", default=",".join(ASSIGNMENTS))
+    parser.add_argument("--batch", type=int, default=12, help="notebooks in the batch test")
+    parser.add_argument("--skip-batch", action="store_true")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(dir="/var/tmp") as folder:
+        scratch = Path(folder)
+        for assignment in args.assignments.split(","):
+            graded, plain = overhead(assignment, args.repeat, scratch)
+            extra = statistics.median(graded) - statistics.median(plain)
+            ratio = statistics.median(graded) / statistics.median(plain)
+            rows.append(
+                f"| {assignment} | {spread(graded)} | {spread(plain)} | "
+                f"+{extra:.1f} s ({ratio:.2f}×) |"
+            )
+            print(rows[-1], flush=True)
+        batch = None
+        if not args.skip_batch:
+            batch = batch_scaling("csv-to-array", args.batch, scratch)
+            print(f"batch: {batch}", flush=True)
+    sandbox = sandbox_cost(10)
+    print(sandbox)
+    command = "python benchmarks/run.py " + " ".join(sys.argv[1:])
+    args.out.write_text(report(rows, batch, args.batch, sandbox, command.strip()))
+
+
+if __name__ == "__main__":
+    main()
