@@ -10,6 +10,7 @@ empty folders.
 from __future__ import annotations
 
 import functools
+import glob
 import os
 import shutil
 import site
@@ -54,6 +55,8 @@ class Sandbox:
 
     def arguments(self) -> list[str]:
         arguments = [*_system(), "--dev", "/dev", "--proc", "/proc"]
+        for device in gpu_devices():  # bubblewrap's own /dev has no GPUs
+            arguments += ["--dev-bind", device, device]
         arguments += ["--bind", str(self.tmp_dir), "/tmp"]
         kept = [path for path in self.keep if _under_tmp(path)]
         for path in kept:
@@ -82,6 +85,11 @@ def _system() -> list[str]:
         else:
             arguments += ["--ro-bind", entry.path, entry.path]
     return arguments
+
+
+def gpu_devices() -> list[str]:
+    """NVIDIA's device files, which a kernel needs to see its GPU (untested on hardware)."""
+    return sorted(glob.glob("/dev/nvidia*"))
 
 
 def _under_tmp(path: Path) -> bool:

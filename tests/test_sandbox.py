@@ -64,6 +64,16 @@ def test_no_sandbox_is_said_and_a_required_one_that_cannot_run_is_an_error(
         choose_isolation(True)
 
 
+def test_gpu_devices_are_passed_into_the_sandbox(
+    outside_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No GPU here: a fake device list stands in for /dev/nvidia*."""
+    monkeypatch.setattr("grader.sandbox.gpu_devices", lambda: ["/dev/nvidia0", "/dev/nvidiactl"])
+    arguments = _sandbox(outside_tmp).arguments()
+    assert "--dev-bind /dev/nvidia0 /dev/nvidia0" in " ".join(arguments)
+    assert arguments.index("--dev-bind") > arguments.index("--dev")  # on top of the new /dev
+
+
 @needs_bubblewrap
 def test_inside_only_the_workspace_and_its_tmp_are_writable(outside_tmp: Path) -> None:
     tmp_path = outside_tmp
