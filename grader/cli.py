@@ -231,7 +231,7 @@ def batch_command(
     )
 
     def action() -> int:
-        console = Console(stderr=True)
+        console = Console(stderr=True, soft_wrap=True, highlight=False)
         board = None
         if console.is_terminal:
             workers = jobs or batch.default_jobs()

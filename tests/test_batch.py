@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import shutil
 import time
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 from rich.console import Console
 
 from grader import api, batch, gpus, progress
@@ -192,3 +194,21 @@ def test_the_board_shows_done_total_eta_and_the_running_submissions() -> None:
     board.close()
     assert text.splitlines()[0] == "2/4 done · ETA 10 s"
     assert "alice" in text and "epoch 2/3" in text
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(bubblewrap_problem() is not None, reason="batch runs every kernel sandboxed")
+def test_grade_batch_on_the_command_line_lists_each_student_and_the_gradebook(
+    tmp_path: Path,
+) -> None:
+    submissions = tmp_path / "class"
+    submissions.mkdir()
+    shutil.copy(HOSTILE / "nbformat-3.ipynb", submissions / "ann.ipynb")
+    shutil.copy(HOSTILE / "binary.ipynb", submissions / "bo.ipynb")
+    out = tmp_path / "out"
+    done = run_cli("batch", str(submissions), "--out", str(out), "--jobs", "1")
+    assert done.returncode == 1, done.stderr  # one notebook could not be graded
+    assert re.search(r"^ann +3/13 · \d+\.\d s$", done.stderr, re.MULTILINE)  # as they end
+    assert re.search(r"^bo +refused: .*is not a text file", done.stderr, re.MULTILINE)
+    assert f"Gradebook: {out / 'index.html'}" in done.stdout
+    assert (out / "grades.csv").read_text().count("\n") == 3

@@ -101,7 +101,9 @@ def print_batch_row(row: Row, kept: bool, console: Console | None = None) -> Non
         outcome = f"{row.score:g}/{row.max_score:g}"
     else:
         outcome = f"[red]{row.status}[/]: {escape(row.message[:160])}"
-    source = " (kept from an earlier run)" if kept else f" · {row.seconds:.1f} s"
+    source = " (kept from an earlier run)" if kept else ""
+    if not kept and row.status == "graded":
+        source = f" · {row.seconds:.1f} s"
     console.print(f"{escape(row.student):<24} {outcome}{source}", highlight=False)
 
 
