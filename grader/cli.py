@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from grader import __version__, api, batch, explain, progress
+from grader import __version__, api, batch, classroom, explain, progress
 from grader.outcomes import GraderError, UsageError
 from grader.report.terminal import (
     print_batch_row,
@@ -244,7 +244,9 @@ def batch_command(
 
         watch = board.update if board is not None else None
         try:
-            result = api.grade_batch(paths, assignment, options, jobs, on_row, scheduler, watch)
+            result = classroom.grade_batch(
+                paths, assignment, options, jobs, on_row, scheduler, watch
+            )
         finally:
             if board is not None:
                 board.close()

@@ -56,7 +56,7 @@ def task_of(submission: Submission, spec: AssignmentSpec, options: Options) -> T
 
 def grade_task(task: Task) -> Outcome:
     """Runs on a worker: everything it needs is in `task`, everything it made is returned."""
-    from grader import api  # on the worker: the grader and its imports load here
+    from grader import classroom  # on the worker: the grader and its imports load here
 
     with tempfile.TemporaryDirectory(prefix="grade-task-") as folder:
         root = Path(folder)
@@ -72,7 +72,7 @@ def grade_task(task: Task) -> Outcome:
             hidden=(),
         )
         submission = Submission(task.student, notebook)
-        row = api.grade_submission(task.assignment_id, options, submission)
+        row = classroom.grade_submission(task.assignment_id, options, submission)
         if row.report is None:
             return Outcome(row)
         report = options.out_dir / row.report

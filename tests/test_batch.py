@@ -14,7 +14,7 @@ import pytest
 from conftest import run_cli
 from rich.console import Console
 
-from grader import api, batch, gpus, progress
+from grader import api, batch, classroom, gpus, progress
 from grader.batch import Row, Submission
 from grader.report import gradebook
 from grader.sandbox import bubblewrap_problem
@@ -119,18 +119,18 @@ def test_a_batch_resumes_and_grades_again_only_what_changed(tmp_path: Path) -> N
     shutil.copy(HOSTILE / "patch-numpy.ipynb", submissions / "bob" / "homework.ipynb")
     shutil.copy(HOSTILE / "binary.ipynb", submissions / "carol.ipynb")
     options = api.Options(out_dir=tmp_path / "out", cell_timeout=30)
-    first = api.grade_batch([submissions], "csv-to-array", options, jobs=2)
+    first = classroom.grade_batch([submissions], "csv-to-array", options, jobs=2)
     scores = {row.student: (row.status, row.score) for row in first.rows}
     assert scores == {"alice": ("graded", 3.0), "bob": ("graded", 0.0), "carol": ("refused", None)}
     assert first.graded_now == 2
     assert (tmp_path / "out" / "reports" / "alice.csv-to-array.html").exists()
     assert "alice,alice.ipynb,graded,3,0,0,0,3,13," in first.grades.read_text()
 
-    again = api.grade_batch([submissions], "csv-to-array", options, jobs=2)
+    again = classroom.grade_batch([submissions], "csv-to-array", options, jobs=2)
     assert again.graded_now == 0 and again.rows == first.rows
 
     shutil.copy(HOSTILE / "nbformat-3.ipynb", submissions / "bob" / "homework.ipynb")
-    changed = api.grade_batch([submissions], "csv-to-array", options, jobs=2)
+    changed = classroom.grade_batch([submissions], "csv-to-array", options, jobs=2)
     assert changed.graded_now == 1
     assert {row.student: row.score for row in changed.rows}["bob"] == 3.0
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import api
+from grader import api, classroom
 from grader.batch import Row
 from grader.sandbox import bubblewrap_problem
 
@@ -121,7 +121,9 @@ def test_a_batch_on_a_cluster_survives_a_killed_worker(
 
     killer = _kill_a_busy_worker(address, workers[1])
     options = api.Options(out_dir=tmp_path / "out", cell_timeout=60)
-    result = api.grade_batch([submissions], "csv-to-array", options, on_row=seen, scheduler=address)
+    result = classroom.grade_batch(
+        [submissions], "csv-to-array", options, on_row=seen, scheduler=address
+    )
     killer.join(timeout=5)
     assert workers[1].poll() is not None, "the second worker was never killed"
     assert Counter(finished) == Counter(["ann", "ben", "cat", "dan"])  # each exactly once

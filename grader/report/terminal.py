@@ -12,7 +12,7 @@ from grader.results import CheckResult, GradeResult
 from grader.selftest import SelftestResult
 
 if TYPE_CHECKING:
-    from grader.api import BatchResult
+    from grader.classroom import BatchResult
 
 _MARKS = {
     "passed": "[green]✓[/]",
