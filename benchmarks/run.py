@@ -86,7 +86,7 @@ def sandbox_cost(repeat: int) -> str:
         cwd=ROOT,
         check=True,
     )
-    return done.stdout.strip()
+    return done.stdout.rstrip()
 
 
 def machine() -> str:
