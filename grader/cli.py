@@ -55,6 +55,8 @@ ProfileOpt = Annotated[Profile, typer.Option(help="quick: self-check; full: fina
 DataOpt = Annotated[DataSource, typer.Option(help="real data, synthetic fixture, or auto.")]
 DataDirOpt = Annotated[Path | None, typer.Option(help="Folder with the real datasets.")]
 OutOpt = Annotated[Path, typer.Option("--out", help="Folder for the HTML report.")]
+TimeoutOpt = Annotated[float | None, typer.Option(help="Whole-run limit, seconds.")]
+CellTimeoutOpt = Annotated[float | None, typer.Option(help="Per-cell limit, seconds.")]
 MemoryOpt = Annotated[
     float | None,
     typer.Option(help="Memory limit of the kernel, GB; default: 3/4 of the machine's memory."),
@@ -132,8 +134,8 @@ def grade_notebook(
     gradescope_path: Annotated[
         Path | None, typer.Option("--gradescope", help="Write Gradescope results.json here.")
     ] = None,
-    timeout: Annotated[float | None, typer.Option(help="Whole-run limit, seconds.")] = None,
-    cell_timeout: Annotated[float | None, typer.Option(help="Per-cell limit, seconds.")] = None,
+    timeout: TimeoutOpt = None,
+    cell_timeout: CellTimeoutOpt = None,
     memory: MemoryOpt = None,
     sandbox: SandboxOpt = None,
     assignments: AssignmentsOpt = None,
@@ -204,8 +206,8 @@ def batch_command(
         int | None,
         typer.Option(min=1, help="Notebooks at once; default: as the cores and memory allow."),
     ] = None,
-    timeout: Annotated[float | None, typer.Option(help="Whole-run limit, seconds.")] = None,
-    cell_timeout: Annotated[float | None, typer.Option(help="Per-cell limit, seconds.")] = None,
+    timeout: TimeoutOpt = None,
+    cell_timeout: CellTimeoutOpt = None,
     memory: MemoryOpt = None,
     sandbox: Annotated[
         bool,
