@@ -62,25 +62,7 @@ def grade_batch(
     if options.sandbox:
         choose_isolation(True)  # no bubblewrap: say so before grading anything
     out = options.out_dir
-    rows: dict[str, batch.Row] = {}
-    pending: list[tuple[batch.Submission, str, AssignmentSpec]] = []
-    title = assignment or "class"
-    for submission in batch.find_submissions(paths):
-        planned = _plan(submission, assignment, options)
-        if isinstance(planned, batch.Row):
-            rows[submission.student] = planned
-            if on_row:
-                on_row(planned, False)
-            continue
-        spec, key = planned
-        title = assignment or spec.id
-        kept = batch.read_row(_row_file(out, submission), key)
-        if kept is not None:
-            rows[submission.student] = kept
-            if on_row:
-                on_row(kept, True)
-        else:
-            pending.append((submission, key, spec))
+    rows, pending, title = _triage(paths, assignment, options, on_row)
 
     def done(submission: batch.Submission, key: str, row: batch.Row) -> None:
         batch.write_row(_row_file(out, submission), key, row)
@@ -99,6 +81,38 @@ def grade_batch(
 
     index, grades = gradebook.write(ordered, out, title)
     return BatchResult(ordered, index, grades, len(pending))
+
+
+Pending = list[tuple[batch.Submission, str, AssignmentSpec]]
+
+
+def _triage(
+    paths: list[Path],
+    assignment: str | None,
+    options: Options,
+    on_row: Callable[[batch.Row, bool], None] | None,
+) -> tuple[dict[str, batch.Row], Pending, str]:
+    """Rows already settled (unreadable notebooks, results kept under the same key), the
+    submissions still to grade, and the gradebook's title."""
+    rows: dict[str, batch.Row] = {}
+    pending: Pending = []
+    title = assignment or "class"
+    for submission in batch.find_submissions(paths):
+        planned = _plan(submission, assignment, options)
+        if isinstance(planned, batch.Row):
+            row, kept = planned, False
+        else:
+            spec, key = planned
+            title = assignment or spec.id
+            stored = batch.read_row(_row_file(options.out_dir, submission), key)
+            if stored is None:
+                pending.append((submission, key, spec))
+                continue
+            row, kept = stored, True
+        rows[submission.student] = row
+        if on_row:
+            on_row(row, kept)
+    return rows, pending, title
 
 
 def _keep_report(
