@@ -24,7 +24,7 @@ from typing import Any
 
 import psutil
 
-from grader import __version__
+from grader import __version__, atomic
 from grader.gpus import placement, take_device, visible_gpus
 from grader.outcomes import GraderError, UsageError
 from grader.progress import Progress, Silent, ToQueue
@@ -120,10 +120,7 @@ def read_row(path: Path, key: str) -> Row | None:
 
 def write_row(path: Path, key: str, row: Row) -> None:
     """Atomically: a batch killed mid-write leaves the old file or none, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps({"key": key, "row": asdict(row)}, indent=1), encoding="utf-8")
-    os.replace(partial, path)
+    atomic.write_text(path, json.dumps({"key": key, "row": asdict(row)}, indent=1))
 
 
 Watch = Callable[[str, str | None], None]  # (student, what its kernel is doing, or None)

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from matplotlib.figure import Figure
 
+from grader import atomic
 from grader.batch import Row
+from grader.report import html
 from grader.report.plots import to_data_uri
 from grader.report.text import format_points
 
@@ -82,15 +82,7 @@ def distribution_png(rows: Sequence[Row]) -> str | None:
 
 
 def render(rows: Sequence[Row], title: str) -> str:
-    environment = Environment(
-        loader=PackageLoader("grader.report", "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    environment.filters["points"] = format_points
-    template = environment.get_template("gradebook.html.j2")
+    template = html.templates().get_template("gradebook.html.j2")
     return template.render(
         title=title,
         rows=rows,
@@ -104,12 +96,6 @@ def render(rows: Sequence[Row], title: str) -> str:
 def write(rows: Sequence[Row], out_dir: Path, title: str) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     index, grades = out_dir / "index.html", out_dir / "grades.csv"
-    _atomic(index, render(rows, title))
-    _atomic(grades, grades_csv(rows))
+    atomic.write_text(index, render(rows, title))
+    atomic.write_text(grades, grades_csv(rows))
     return index, grades
-
-
-def _atomic(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
+from grader import atomic
 from grader.report.text import check_details, score_text
 from grader.results import CheckResult, GradeResult
 
@@ -37,10 +37,7 @@ def results(result: GradeResult) -> dict[str, Any]:
 
 def write(result: GradeResult, path: Path) -> None:
     """Write `results.json` atomically: Gradescope never reads half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(results(result), indent=2, default=str), encoding="utf-8")
-    os.replace(partial, path)
+    atomic.write_text(path, json.dumps(results(result), indent=2, default=str))
 
 
 def _summary(result: GradeResult) -> str:

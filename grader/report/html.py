@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +12,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 import grader
+from grader import atomic
 from grader.report import plots
 from grader.report.text import format_points, format_value
 from grader.results import CellError, CellResult, FitRecord, GradeResult
@@ -53,26 +52,17 @@ class FitView:
 
 def render(result: GradeResult) -> str:
     """The report of `result` as one self-contained HTML document."""
-    return _environment().get_template("report.html.j2").render(**_context(result))
+    return templates().get_template("report.html.j2").render(**_context(result))
 
 
 def write(result: GradeResult, path: Path) -> None:
-    """Write the report to `path` atomically (temp file in the same folder, then rename)."""
-    html = render(result)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(html)
-        os.chmod(temp, 0o644)  # mkstemp makes it private; a report is meant to be shared
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    """Write the report to `path` atomically."""
+    atomic.write_text(path, render(result))
 
 
 @functools.cache
-def _environment() -> Environment:
+def templates() -> Environment:
+    """The jinja2 environment of every HTML page the grader writes, with its filters."""
     env = Environment(
         loader=PackageLoader("grader.report", "templates"),
         autoescape=True,

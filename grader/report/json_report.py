@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-from grader import __version__
+from grader import __version__, atomic
 from grader.results import GradeResult
 
 
@@ -15,7 +14,4 @@ def render(result: GradeResult) -> str:
 
 
 def write(result: GradeResult, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(render(result), encoding="utf-8")
-    os.replace(partial, path)
+    atomic.write_text(path, render(result))
