@@ -20,7 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import psutil
 
@@ -94,12 +94,18 @@ def default_jobs() -> int:
 
 
 def cache_key(notebook: bytes, spec: AssignmentSpec, options_key: str) -> str:
-    """What a result depends on: change any of it and the submission is graded again."""
-    digest = hashlib.sha256()
-    for part in (notebook, (spec.root / SPEC_FILE).read_bytes(), options_key, __version__):
-        digest.update(part if isinstance(part, bytes) else part.encode())
-        digest.update(b"\0")
-    return digest.hexdigest()
+    """What a result depends on: change any of it and the result is made again (by
+    executing, or by re-scoring a kept run: see `rescore.execution_key`)."""
+    return digest(notebook, (spec.root / SPEC_FILE).read_bytes(), options_key, __version__)
+
+
+def digest(*parts: bytes | str) -> str:
+    """A hash of the parts, each one delimited so that no two lists of parts collide."""
+    hashed = hashlib.sha256()
+    for part in parts:
+        hashed.update(part if isinstance(part, bytes) else part.encode())
+        hashed.update(b"\0")
+    return hashed.hexdigest()
 
 
 def options_key(profile: str, data: str, data_dir: Path | None) -> str:
@@ -123,6 +129,8 @@ def write_row(path: Path, key: str, row: Row) -> None:
     atomic.write_text(path, json.dumps({"key": key, "row": asdict(row)}, indent=1))
 
 
+# How a row came to be: executed now, kept from an earlier run, or a kept run re-scored.
+Source = Literal["graded", "kept", "rescored"]
 Watch = Callable[[str, str | None], None]  # (student, what its kernel is doing, or None)
 
 # In a worker process: where its kernels' progress goes (set by `_start_worker`).

@@ -1,7 +1,8 @@
 """Grading a class: `grade_batch` finds the submissions, keeps what an earlier run graded under
-the same key, and grades the rest on local worker processes (`batch`) or on a Dask cluster
-(`cluster`); then writes the gradebook. `grade_submission` is one student's task, wherever it
-runs."""
+the same key, re-scores what an earlier run executed under the same execution key (only
+points or thresholds changed: `rescore`), and grades the rest on local worker processes
+(`batch`) or on a Dask cluster (`cluster`); then writes the gradebook. `grade_submission` is
+one student's task, wherever it runs."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from grader import batch, cluster
+from grader import atomic, batch, cluster, rescore
 from grader.api import (
     Options,
     assignment_id,
@@ -24,13 +25,26 @@ from grader.sandbox import choose_isolation
 from grader.spec import AssignmentSpec, find_assignment
 from grader.watchdog import GB, default_memory_bytes
 
+CACHE = "cache"
+
 
 @dataclass(frozen=True)
 class BatchResult:
     rows: tuple[batch.Row, ...]
     index: Path
     grades: Path
-    graded_now: int  # the rest came from results of an earlier run under the same key
+    graded_now: int  # executed in this run
+    rescored: int = 0  # scored from a kept run; the rest were kept or refused
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """A gradable submission: its spec, the key of its result and the key of its execution."""
+
+    submission: batch.Submission
+    spec: AssignmentSpec
+    key: str
+    run_key: str
 
 
 def grade_batch(
@@ -38,13 +52,16 @@ def grade_batch(
     assignment: str | None = None,
     options: Options | None = None,
     jobs: int | None = None,
-    on_row: Callable[[batch.Row, bool], None] | None = None,
+    on_row: Callable[[batch.Row, batch.Source], None] | None = None,
     scheduler: str | None = None,
     watch: batch.Watch | None = None,
+    cache: Path | None = None,
 ) -> BatchResult:
     """Grade every notebook under `paths` into `options.out_dir`: one HTML report and one
     result file per student, `index.html` and `grades.csv`. Results already there under the
-    same key are kept, so an interrupted batch resumes where it stopped.
+    same key are kept, so an interrupted batch resumes where it stopped. Every run is kept in
+    `cache` (default: `cache/` in the output folder) by its execution key; a spec changed
+    only in points or thresholds re-scores those runs instead of executing them again.
 
     With `scheduler` (a Dask scheduler's address) the submissions are graded on that
     cluster's workers instead of `jobs` local worker processes.
@@ -62,63 +79,87 @@ def grade_batch(
     if options.sandbox:
         choose_isolation(True)  # no bubblewrap: say so before grading anything
     out = options.out_dir
-    rows, pending, title = _triage(paths, assignment, options, on_row)
+    cache = cache or out / CACHE
+    rows: dict[str, batch.Row] = {}
 
     def done(submission: batch.Submission, key: str, row: batch.Row) -> None:
         batch.write_row(_row_file(out, submission), key, row)
         rows[submission.student] = row
         if on_row:
-            on_row(row, False)
+            on_row(row, "graded")
 
+    pending, title, rescored = _triage(paths, assignment, options, cache, rows, on_row)
     if scheduler is None:
-        grade_one = functools.partial(grade_submission, assignment, options)
-        batch.run_pool([(s, k) for s, k, _ in pending], grade_one, jobs, done, watch)
+        grade_one = functools.partial(grade_submission, assignment, options, cache)
+        batch.run_pool([(p.submission, p.key) for p in pending], grade_one, jobs, done, watch)
     else:
-        tasks = [(s, k, cluster.task_of(s, spec, options)) for s, k, spec in pending]
-        cluster.run_on_cluster(tasks, scheduler, _keep_report(out, done))
+        tasks = [
+            (p.submission, p.key, cluster.task_of(p.submission, p.spec, options)) for p in pending
+        ]
+        cluster.run_on_cluster(tasks, scheduler, _keep_outcome(out, cache, done))
     ordered = tuple(rows[student] for student in sorted(rows))
     from grader.report import gradebook  # matplotlib loads only when reports are due
 
     index, grades = gradebook.write(ordered, out, title)
-    return BatchResult(ordered, index, grades, len(pending))
-
-
-Pending = list[tuple[batch.Submission, str, AssignmentSpec]]
+    return BatchResult(ordered, index, grades, len(pending), rescored)
 
 
 def _triage(
     paths: list[Path],
     assignment: str | None,
     options: Options,
-    on_row: Callable[[batch.Row, bool], None] | None,
-) -> tuple[dict[str, batch.Row], Pending, str]:
-    """Rows already settled (unreadable notebooks, results kept under the same key), the
-    submissions still to grade, and the gradebook's title."""
-    rows: dict[str, batch.Row] = {}
-    pending: Pending = []
+    cache: Path,
+    rows: dict[str, batch.Row],
+    on_row: Callable[[batch.Row, batch.Source], None] | None,
+) -> tuple[list[_Planned], str, int]:
+    """Settle into `rows` what needs no kernel (unreadable notebooks, results kept under the
+    same key, kept runs re-scored); return the submissions still to grade, the gradebook's
+    title and how many were re-scored."""
+    pending: list[_Planned] = []
     title = assignment or "class"
+    rescored = 0
     for submission in batch.find_submissions(paths):
         planned = _plan(submission, assignment, options)
+        source: batch.Source = "kept"
         if isinstance(planned, batch.Row):
-            row, kept = planned, False
+            row = planned
         else:
-            spec, key = planned
-            title = assignment or spec.id
-            stored = batch.read_row(_row_file(options.out_dir, submission), key)
+            title = assignment or planned.spec.id
+            row_file = _row_file(options.out_dir, submission)
+            stored = batch.read_row(row_file, planned.key)
             if stored is None:
-                pending.append((submission, key, spec))
+                stored = _rescored(planned, options, cache)
+                source = "rescored"
+            if stored is None:
+                pending.append(planned)
                 continue
-            row, kept = stored, True
+            if source == "rescored":
+                batch.write_row(row_file, planned.key, stored)
+                rescored += 1
+            row = stored
         rows[submission.student] = row
         if on_row:
-            on_row(row, kept)
-    return rows, pending, title
+            on_row(row, source)
+    return pending, title, rescored
 
 
-def _keep_report(
-    out: Path, done: Callable[[batch.Submission, str, batch.Row], None]
+def _rescored(planned: _Planned, options: Options, cache: Path) -> batch.Row | None:
+    """The row of a kept run scored under the current spec, with its report; None when no
+    run of this notebook was kept under the same execution key."""
+    kept = rescore.load(cache / f"{planned.run_key}.json")
+    result = rescore.rescore(kept, planned.spec) if kept is not None else None
+    if result is None:
+        return None
+    student_options = replace(options, out_dir=options.out_dir / batch.REPORTS)
+    result = write_reports(result, planned.submission.student, student_options)
+    return _row_of(planned.submission, result, options.out_dir)
+
+
+def _keep_outcome(
+    out: Path, cache: Path, done: Callable[[batch.Submission, str, batch.Row], None]
 ) -> Callable[[batch.Submission, str, cluster.Outcome], None]:
-    """Write the report a worker sent back beside the local ones, then record the row."""
+    """Write the report and the kept run a worker sent back beside the local ones, then
+    record the row."""
 
     def keep(submission: batch.Submission, key: str, outcome: cluster.Outcome) -> None:
         row = outcome.row
@@ -127,6 +168,8 @@ def _keep_report(
             report.parent.mkdir(parents=True, exist_ok=True)
             report.write_bytes(outcome.report)
             row = replace(row, report=f"{batch.REPORTS}/{outcome.report_name}")
+        if outcome.run is not None and outcome.run_name is not None:
+            atomic.write_text(cache / outcome.run_name, outcome.run)
         done(submission, key, row)
 
     return keep
@@ -138,8 +181,8 @@ def _row_file(out: Path, submission: batch.Submission) -> Path:
 
 def _plan(
     submission: batch.Submission, assignment: str | None, options: Options
-) -> tuple[AssignmentSpec, str] | batch.Row:
-    """The spec and cache key of a submission, or its row when it cannot be graded."""
+) -> _Planned | batch.Row:
+    """The spec and keys of a submission, or its row when it cannot be graded."""
     try:
         data = submission.path.read_bytes()
         notebook = read_notebook(submission.path)
@@ -148,18 +191,26 @@ def _plan(
         )
     except UsageError as error:
         return batch.refused(submission, error)
-    key = batch.cache_key(
-        data, spec, batch.options_key(options.profile, options.data, options.data_dir)
-    )
-    return spec, key
+    key = batch.cache_key(data, spec, _options_key(options))
+    return _Planned(submission, spec, key, _run_key(data, spec, options))
+
+
+def _options_key(options: Options) -> str:
+    return batch.options_key(options.profile, options.data, options.data_dir)
+
+
+def _run_key(notebook: bytes, spec: AssignmentSpec, options: Options) -> str:
+    return rescore.execution_key(notebook, spec, _options_key(options))
 
 
 def grade_submission(
-    assignment: str | None, options: Options, submission: batch.Submission
+    assignment: str | None, options: Options, cache: Path, submission: batch.Submission
 ) -> batch.Row:
-    """One student, in a worker process: every outcome is a row, never an exception."""
+    """One student, in a worker process: every outcome is a row, never an exception. The
+    run is kept in `cache` under its execution key."""
     student_options = replace(options, out_dir=options.out_dir / batch.REPORTS)
     try:
+        data = submission.path.read_bytes()
         notebook = read_notebook(submission.path)
         spec = find_assignment(
             assignment_id(notebook, assignment, submission.path), options.assignments_dirs
@@ -169,6 +220,7 @@ def grade_submission(
             result = grade_loaded(notebook, submission.path.name, spec, student_options, shown)
         finally:
             shown.close()
+        rescore.keep(cache / f"{_run_key(data, spec, options)}.json", result)
         result = write_reports(result, submission.student, student_options)
     except (UsageError, GraderError) as error:
         return batch.refused(submission, error)

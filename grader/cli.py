@@ -217,9 +217,14 @@ def batch_command(
         str | None,
         typer.Option(help="A Dask scheduler (tcp://HOST:PORT): grade on its workers."),
     ] = None,
+    cache: Annotated[
+        Path | None,
+        typer.Option(help="Kept runs, for re-scoring without executing; default: OUT/cache."),
+    ] = None,
     assignments: AssignmentsOpt = None,
 ) -> None:
-    """Grade a class: every notebook found, N at a time; resumes where it stopped."""
+    """Grade a class: every notebook found, N at a time; resumes where it stopped, and
+    re-scores kept runs when only points or thresholds changed."""
     options = _options(
         profile,
         data,
@@ -239,15 +244,15 @@ def batch_command(
             workers = jobs or batch.default_jobs()
             board = progress.Board(len(batch.find_submissions(paths)), workers, console)
 
-        def on_row(row: batch.Row, kept: bool) -> None:
+        def on_row(row: batch.Row, source: batch.Source) -> None:
             if board is not None:
-                board.finished(None if kept else row.seconds)
-            print_batch_row(row, kept, console)
+                board.finished(row.seconds if source == "graded" else None)
+            print_batch_row(row, source, console)
 
         watch = board.update if board is not None else None
         try:
             result = classroom.grade_batch(
-                paths, assignment, options, jobs, on_row, scheduler, watch
+                paths, assignment, options, jobs, on_row, scheduler, watch, cache
             )
         finally:
             if board is not None:

@@ -1,10 +1,11 @@
 """Grading a class on a Dask distributed cluster (`grade batch --scheduler tcp://HOST:PORT`).
 
 Each submission is one task. Its input is the notebook's bytes and the assignment's spec;
-its output is the gradebook row and the HTML report's bytes. Workers need the grader
-installed (and bubblewrap, for the sandbox), but no file system shared with the instructor's
-machine. Dask schedules, retries the tasks of a worker that dies, and gives a task up when
-it has killed workers too often; nothing here schedules by itself.
+its output is the gradebook row, the HTML report's bytes and the run kept for re-scoring.
+Workers need the grader installed (and bubblewrap, for the sandbox), but no file system
+shared with the instructor's machine. Dask schedules, retries the tasks of a worker that
+dies, and gives a task up when it has killed workers too often; nothing here schedules by
+itself.
 
 Workers are started with `dask worker tcp://HOST:PORT --nthreads 1` (one kernel at a time
 each; `--resources GPU=1` on GPU nodes), or through dask-jobqueue on SLURM.
@@ -38,9 +39,13 @@ class Task:
 
 @dataclass(frozen=True)
 class Outcome:
+    """What a worker sends back: the row, the report, and the run kept for re-scoring."""
+
     row: Row
     report_name: str | None = None
     report: bytes | None = None
+    run_name: str | None = None
+    run: str | None = None
 
 
 def task_of(submission: Submission, spec: AssignmentSpec, options: Options) -> Task:
@@ -72,11 +77,14 @@ def grade_task(task: Task) -> Outcome:
             hidden=(),
         )
         submission = Submission(task.student, notebook)
-        row = classroom.grade_submission(task.assignment_id, options, submission)
+        cache = root / "cache"
+        row = classroom.grade_submission(task.assignment_id, options, cache, submission)
+        kept = next(cache.glob("*.json"), None)
+        run = (kept.name, kept.read_text(encoding="utf-8")) if kept else (None, None)
         if row.report is None:
-            return Outcome(row)
+            return Outcome(row, None, None, *run)
         report = options.out_dir / row.report
-        return Outcome(row, report.name, report.read_bytes())
+        return Outcome(row, report.name, report.read_bytes(), *run)
 
 
 def run_on_cluster(

@@ -56,6 +56,9 @@ class CheckResult:
     cell: int | None = None
     evaluation: Evaluation | None = None
     layers: tuple[LayerRow, ...] = ()
+    # What a judged check measured, and its notes: enough to judge it again (`rescore`).
+    measurement: dict[str, Any] | None = None
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -129,10 +130,33 @@ def test_a_batch_resumes_and_grades_again_only_what_changed(tmp_path: Path) -> N
     again = classroom.grade_batch([submissions], "csv-to-array", options, jobs=2)
     assert again.graded_now == 0 and again.rows == first.rows
 
-    shutil.copy(HOSTILE / "nbformat-3.ipynb", submissions / "bob" / "homework.ipynb")
+    course = _course_with(tmp_path / "course", "check: parsed_csv, points: 3", "points: 5")
+    rescored = classroom.grade_batch(
+        [submissions], "csv-to-array", replace(options, assignments_dirs=[course]), jobs=2
+    )
+    assert (rescored.graded_now, rescored.rescored) == (0, 2)
+    assert {row.student: row.score for row in rescored.rows} == {
+        "alice": 5.0,
+        "bob": 0.0,
+        "carol": None,
+    }
+    report = (tmp_path / "out" / "reports" / "alice.csv-to-array.html").read_text()
+    assert "re-scored from the kept run" in report
+
+    edited = (HOSTILE / "nbformat-3.ipynb").read_text() + "\n"  # alice's, one byte longer
+    (submissions / "bob" / "homework.ipynb").write_text(edited)
     changed = classroom.grade_batch([submissions], "csv-to-array", options, jobs=2)
-    assert changed.graded_now == 1
+    assert (changed.graded_now, changed.rescored) == (1, 1)  # alice: back to the first spec
     assert {row.student: row.score for row in changed.rows}["bob"] == 3.0
+
+
+def _course_with(folder: Path, old: str, new: str) -> Path:
+    """An instructor's copy of csv-to-array with one edit to its spec."""
+    spec = find_assignment("csv-to-array", [])
+    shutil.copytree(spec.root, folder / "csv-to-array")
+    spec_file = folder / "csv-to-array" / "assignment.yaml"
+    spec_file.write_text(spec_file.read_text().replace(old, old.replace("points: 3", new)))
+    return folder
 
 
 def test_gpus_are_dealt_to_workers_round_robin() -> None:

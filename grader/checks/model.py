@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
@@ -18,6 +18,7 @@ class ParamCounts(Params):
     total: int | None = None
     trainable: int | None = None
     non_trainable: int | None = None
+    judged: ClassVar[tuple[str, ...]] = ("total", "trainable", "non_trainable")
 
 
 class Shape(Params):
@@ -53,8 +54,24 @@ def _count(weights: list[Any]) -> int:
     return int(sum(np.prod(w.shape) for w in weights))
 
 
-@check("params", ParamCounts, "Parameter counts")
-def check_params(ctx: CheckContext, params: ParamCounts) -> str:
+def judge_params(measured: dict[str, Any], params: ParamCounts) -> str:
+    counts = measured["counts"]
+    for kind in ("total", "trainable", "non_trainable"):
+        wanted = getattr(params, kind)
+        if wanted is not None and counts[kind] != wanted:
+            raise CheckFailed(
+                f"Expected {wanted:,} {kind.replace('_', '-')} parameters, received "
+                f"{counts[kind]:,}.",
+                expected=wanted,
+                received=counts[kind],
+                hint=f"per layer your model has: {measured['per_layer']}. Compare each layer "
+                "with the task.",
+            )
+    return f"{counts['total']:,} parameters ({counts['trainable']:,} trainable)"
+
+
+@check("params", ParamCounts, "Parameter counts", judge_params)
+def check_params(ctx: CheckContext, params: ParamCounts) -> dict[str, Any]:
     """The model has exactly the total, trainable and non-trainable parameter counts asked for.
 
     A different count means a layer has other filters, units or kernel sizes than the task
@@ -66,18 +83,8 @@ def check_params(ctx: CheckContext, params: ParamCounts) -> str:
         "non_trainable": _count(model.non_trainable_weights),
     }
     counts["total"] = counts["trainable"] + counts["non_trainable"]
-    for kind in ("total", "trainable", "non_trainable"):
-        wanted = getattr(params, kind)
-        if wanted is not None and counts[kind] != wanted:
-            per_layer = ", ".join(f"{d['name']} {d['params']:,}" for d in describe_layers(model))
-            raise CheckFailed(
-                f"Expected {wanted:,} {kind.replace('_', '-')} parameters, received "
-                f"{counts[kind]:,}.",
-                expected=wanted,
-                received=counts[kind],
-                hint=f"per layer your model has: {per_layer}. Compare each layer with the task.",
-            )
-    return f"{counts['total']:,} parameters ({counts['trainable']:,} trainable)"
+    per_layer = ", ".join(f"{d['name']} {d['params']:,}" for d in describe_layers(model))
+    return {"counts": counts, "per_layer": per_layer}
 
 
 def _dimension_matches(wanted: int | str | None, received: Any) -> bool:

@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict
 if TYPE_CHECKING:
     from grader.checks.context import CheckContext
 
-CheckFunction = Callable[["CheckContext", Any], "str | None"]
+CheckFunction = Callable[["CheckContext", Any], Any]
+# Compares a check's kept measurement with its parameters: a message, or `CheckFailed`.
+JudgeFunction = Callable[[dict[str, Any], Any], str]
 
 _FAMILIES = (
     "grader.checks.model",
@@ -30,9 +32,15 @@ _FAMILIES = (
 
 
 class Params(BaseModel):
-    """Base of every check's parameters: frozen, and unknown keys are a spec error."""
+    """Base of every check's parameters: frozen, and unknown keys are a spec error.
+
+    `judged` names the parameters a check's judge compares its measurement with
+    (thresholds, counts): changing only those re-judges a kept measurement, with no need to
+    execute the notebook again (see `grader.rescore`).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    judged: ClassVar[tuple[str, ...]] = ()
 
 
 @dataclass(frozen=True)
@@ -65,22 +73,30 @@ class FunctionParams(Params):
 
 @dataclass(frozen=True)
 class CheckDef:
+    """A check. With a `judge`, `function` only measures (returning a JSON-able dict) and
+    the judge decides: the measurement is kept, so a new threshold is judged without a run."""
+
     name: str
     title: str
     function: CheckFunction
     params: type[Params]
+    judge: JudgeFunction | None = None
 
 
 _REGISTRY: dict[str, CheckDef] = {}
 
 
-def check(name: str, params: type[Params], title: str) -> Callable[[CheckFunction], CheckFunction]:
+def check(
+    name: str, params: type[Params], title: str, judge: JudgeFunction | None = None
+) -> Callable[[CheckFunction], CheckFunction]:
     """Register `function` under `name`, the word specs use for it; `title` labels results."""
 
     def register(function: CheckFunction) -> CheckFunction:
         if name in _REGISTRY:
             raise ValueError(f"check {name!r} registered twice")
-        _REGISTRY[name] = CheckDef(name, title, function, params)
+        if judge is None and params.judged:
+            raise ValueError(f"check {name!r} has judged parameters but no judge")
+        _REGISTRY[name] = CheckDef(name, title, function, params, judge)
         return function
 
     return register

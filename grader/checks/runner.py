@@ -5,10 +5,12 @@ from __future__ import annotations
 import functools
 import traceback
 import warnings
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from grader.checks.context import CheckContext, Submission
-from grader.checks.registry import get_check
+from grader.checks.registry import JudgeFunction, Params, get_check
 from grader.outcomes import CheckFailed, CheckSkipped, SubmissionError
 from grader.results import CheckResult
 from grader.spec import AssignmentSpec, CheckSpec, StepSpec, is_whole_layer_list
@@ -49,26 +51,19 @@ def run_check(
         required=check_spec.required,
         points=0.0,
     )
+    params = check_spec.params(submission.profile)
     try:
         with warnings.catch_warnings():  # Keras warnings about a student's model: not ours
             warnings.simplefilter("ignore")
-            message = definition.function(ctx, check_spec.params(submission.profile)) or "passed"
-    except CheckFailed as failure:
-        return base(
-            status="failed",
-            message=_noted(failure.message, ctx),
-            expected=failure.expected,
-            received=failure.received,
-            hint=failure.hint or check_spec.hint,
-            evaluation=ctx.evaluation,
-            layers=ctx.layers,
-        )
+            outcome = definition.function(ctx, params)
     except CheckSkipped as skipped:
         return base(status="skipped", message=skipped.reason, hint=skipped.hint or check_spec.hint)
     except SubmissionError as error:
         return base(
             status="submission_error", message=error.message, hint=error.hint, cell=error.cell
         )
+    except CheckFailed as failure:
+        return failed(_measured(base, ctx), failure, check_spec)
     except Exception as error:  # a bug of ours: withhold the score rather than zero it
         detail = "".join(traceback.format_exception_only(type(error), error)).strip()
         return base(
@@ -76,14 +71,58 @@ def run_check(
             message=f"the grader failed on this check: {detail}",
             hint="this is not your fault; please report it to the instructor.",
         )
+    measured = _measured(base, ctx)
+    if definition.judge is None:
+        return passed(measured, outcome or "passed", check_spec)
+    return judged(replace(measured, measurement=outcome), definition.judge, params, check_spec)
+
+
+def _measured(base: Callable[..., CheckResult], ctx: CheckContext) -> CheckResult:
+    """What a check found before its verdict: the verdict fields are set by `passed`/`failed`."""
     return base(
         status="passed",
-        points=check_spec.points,
-        message=_noted(message, ctx),
+        message="",
         evaluation=ctx.evaluation,
         layers=ctx.layers,
+        notes=tuple(dict.fromkeys(ctx.notes)),
     )
 
 
-def _noted(message: str, ctx: CheckContext) -> str:
-    return "; ".join([message, *dict.fromkeys(ctx.notes)])
+def judged(
+    measured: CheckResult, judge: JudgeFunction, params: Params, check_spec: CheckSpec
+) -> CheckResult:
+    """The verdict of `judge` on a kept measurement, under the spec's parameters and points."""
+    assert measured.measurement is not None, "only a measured check is judged"
+    try:
+        message = judge(measured.measurement, params)
+    except CheckFailed as failure:
+        return failed(measured, failure, check_spec)
+    return passed(measured, message, check_spec)
+
+
+def passed(measured: CheckResult, message: str, check_spec: CheckSpec) -> CheckResult:
+    return replace(
+        measured,
+        status="passed",
+        points=check_spec.points,
+        message=_noted(message, measured.notes),
+        expected=None,
+        received=None,
+        hint=None,
+    )
+
+
+def failed(measured: CheckResult, failure: CheckFailed, check_spec: CheckSpec) -> CheckResult:
+    return replace(
+        measured,
+        status="failed",
+        points=0.0,
+        message=_noted(failure.message, measured.notes),
+        expected=failure.expected,
+        received=failure.received,
+        hint=failure.hint or check_spec.hint,
+    )
+
+
+def _noted(message: str, notes: tuple[str, ...]) -> str:
+    return "; ".join([message, *notes])

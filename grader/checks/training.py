@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -17,6 +17,7 @@ class Trained(Params):
     min_epochs: int = 1
     validation: bool = True
     batch_size: int | None = None
+    judged: ClassVar[tuple[str, ...]] = ("min_epochs", "validation", "batch_size")
 
 
 class Accuracy(Params):
@@ -29,6 +30,7 @@ class Accuracy(Params):
     min: float
     input_scale: float = 1.0
     preprocess: tuple[Literal["scale", "vgg16"], ...] = ("scale",)
+    judged: ClassVar[tuple[str, ...]] = ("min",)
 
 
 class HistoryMetric(Params):
@@ -38,40 +40,65 @@ class HistoryMetric(Params):
     metric: str
     min: float
     fit: Literal["first", "last"] = "last"
+    judged: ClassVar[tuple[str, ...]] = ("min",)
 
 
-@check("trained", Trained, "Training run")
-def check_trained(ctx: CheckContext, params: Trained) -> str:
-    """`fit` ran on this step's model for at least the epochs asked, with validation data."""
-    fits = ctx.fits()
-    epochs = sum(len(f.epochs) for f in fits)
+def judge_trained(measured: dict[str, Any], params: Trained) -> str:
+    epochs, model = measured["epochs"], measured["model"]
     if epochs < params.min_epochs:
         raise CheckFailed(
             f"Expected at least {params.min_epochs} epoch(s) of training, received {epochs}.",
             expected=params.min_epochs,
             received=epochs,
-            hint=f"call {ctx.model_name()}.fit(...) and let it finish.",
+            hint=f"call {model}.fit(...) and let it finish.",
         )
-    if params.validation and not any(f.has_validation for f in fits):
+    if params.validation and not measured["validation"]:
         raise CheckFailed(
             "Expected training with validation data, received fit calls without it.",
             expected="validation_data",
             received=None,
             hint="pass validation_data=(x_test, y_test_onehot) to fit to see test curves.",
         )
-    sizes = {f.batch_size for f in fits}
-    if params.batch_size is not None and sizes != {params.batch_size}:
+    sizes = measured["batch_sizes"]
+    if params.batch_size is not None and sizes != [params.batch_size]:
         raise CheckFailed(
-            f"Expected batch size {params.batch_size}, received {sorted(sizes, key=str)}.",
+            f"Expected batch size {params.batch_size}, received {sizes}.",
             expected=params.batch_size,
-            received=sorted(sizes, key=str),
+            received=sizes,
             hint=f"pass batch_size={params.batch_size} to fit.",
         )
-    return f"{epochs} epoch(s) in {len(fits)} fit call(s)"
+    return f"{epochs} epoch(s) in {measured['fits']} fit call(s)"
 
 
-@check("accuracy", Accuracy, "Held-out accuracy")
-def check_accuracy(ctx: CheckContext, params: Accuracy) -> str:
+@check("trained", Trained, "Training run", judge_trained)
+def check_trained(ctx: CheckContext, params: Trained) -> dict[str, Any]:
+    """`fit` ran on this step's model for at least the epochs asked, with validation data."""
+    fits = ctx.fits()
+    return {
+        "model": ctx.model_name(),
+        "epochs": sum(len(f.epochs) for f in fits),
+        "fits": len(fits),
+        "validation": any(f.has_validation for f in fits),
+        "batch_sizes": sorted({f.batch_size for f in fits}, key=str),
+    }
+
+
+def judge_accuracy(measured: dict[str, Any], params: Accuracy) -> str:
+    accuracy = measured["accuracy"]
+    if accuracy < params.min:
+        raise CheckFailed(
+            f"Expected accuracy ≥ {params.min:.2f} on the grader's held-out images, received "
+            f"{accuracy:.3f}.",
+            expected=params.min,
+            received=round(accuracy, 4),
+            hint="check the loss, the learning rate and that inputs are scaled to [0, 1]; "
+            "the training curves in the report show whether the model learned at all.",
+        )
+    return f"accuracy {accuracy:.3f} on {measured['images']:,} held-out images (≥ {params.min:.2f})"
+
+
+@check("accuracy", Accuracy, "Held-out accuracy", judge_accuracy)
+def check_accuracy(ctx: CheckContext, params: Accuracy) -> dict[str, Any]:
     """Accuracy measured by the grader, on held-out images the notebook never saw, is high enough.
 
     The threshold belongs to the profile: in `quick` it is calibrated on the reference solution
@@ -93,16 +120,7 @@ def check_accuracy(ctx: CheckContext, params: Accuracy) -> str:
     if len(set(tried.values())) > 1:
         shaped = "resized" if best[1] == "resize" else "padded"
         ctx.notes.append(f"inputs preprocessed as {best[0]!r}, images {shaped} to fit")
-    if accuracy < params.min:
-        raise CheckFailed(
-            f"Expected accuracy ≥ {params.min:.2f} on the grader's held-out images, received "
-            f"{accuracy:.3f}.",
-            expected=params.min,
-            received=round(accuracy, 4),
-            hint="check the loss, the learning rate and that inputs are scaled to [0, 1]; "
-            "the training curves in the report show whether the model learned at all.",
-        )
-    return f"accuracy {accuracy:.3f} on {len(holdout):,} held-out images (≥ {params.min:.2f})"
+    return {"accuracy": accuracy, "images": len(holdout)}
 
 
 def _share_right(probabilities: np.ndarray, truth: np.ndarray) -> float:
@@ -166,8 +184,22 @@ def _padded(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.pad(x, [*pads, (0, 0)])
 
 
-@check("history", HistoryMetric, "Training result")
-def check_history(ctx: CheckContext, params: HistoryMetric) -> str:
+def judge_history(measured: dict[str, Any], params: HistoryMetric) -> str:
+    value = measured["value"]
+    if value is None or value < params.min:
+        shown = "not recorded" if value is None else f"{value:.3f}"
+        raise CheckFailed(
+            f"Expected {params.metric} ≥ {params.min:.2f} after training, received {shown}.",
+            expected=params.min,
+            received=value,
+            hint="train longer or improve the model; the curves in the report show where "
+            "it stopped improving.",
+        )
+    return f"{params.metric} {value:.3f} after {measured['epochs']} epoch(s) (≥ {params.min:.2f})"
+
+
+@check("history", HistoryMetric, "Training result", judge_history)
+def check_history(ctx: CheckContext, params: HistoryMetric) -> dict[str, Any]:
     """The last epoch of the model's last `fit` reached the course's threshold.
 
     The values are the ones the harness recorded in the kernel; the course states its
@@ -182,17 +214,7 @@ def check_history(ctx: CheckContext, params: HistoryMetric) -> str:
             hint=f"train {ctx.model_name()} with fit(...) and let it finish.",
         )
     chosen = fits[0] if params.fit == "first" else fits[-1]
-    value = chosen.epochs[-1].metrics.get(params.metric)
-    if value is None or value < params.min:
-        shown = "not recorded" if value is None else f"{value:.3f}"
-        raise CheckFailed(
-            f"Expected {params.metric} ≥ {params.min:.2f} after training, received {shown}.",
-            expected=params.min,
-            received=value,
-            hint="train longer or improve the model; the curves in the report show where "
-            "it stopped improving.",
-        )
-    return f"{params.metric} {value:.3f} after {len(chosen.epochs)} epoch(s) (≥ {params.min:.2f})"
+    return {"value": chosen.epochs[-1].metrics.get(params.metric), "epochs": len(chosen.epochs)}
 
 
 class Learns(Params):
@@ -205,10 +227,33 @@ class Learns(Params):
     samples: int = 1000
     input_scale: float = 1 / 255
     min_accuracy: float
+    judged: ClassVar[tuple[str, ...]] = ("min_accuracy",)
 
 
-@check("learns", Learns, "Learns when the grader trains it")
-def check_learns(ctx: CheckContext, params: Learns) -> str:
+def judge_learns(measured: dict[str, Any], params: Learns) -> str:
+    losses, accuracy = measured["losses"], measured["accuracy"]
+    if not losses[-1] < losses[0] * 0.95:
+        raise CheckFailed(
+            f"Expected the loss to fall when the grader trains the model, received "
+            f"{losses[0]:.4f} → {losses[-1]:.4f} over {len(losses)} epochs.",
+            expected="a falling loss",
+            received=[round(v, 4) for v in losses],
+            hint="a loss that does not move usually does not fit the labels or the last "
+            "layer; see the loss check of this step.",
+        )
+    if accuracy < params.min_accuracy:
+        raise CheckFailed(
+            f"Expected accuracy ≥ {params.min_accuracy:.2f} after the grader's training, "
+            f"received {accuracy:.3f}.",
+            expected=params.min_accuracy,
+            received=round(accuracy, 4),
+            hint="check that the last layer's units and activation fit the labels.",
+        )
+    return f"loss {losses[0]:.3f} → {losses[-1]:.3f}, accuracy {accuracy:.3f} on unseen images"
+
+
+@check("learns", Learns, "Learns when the grader trains it", judge_learns)
+def check_learns(ctx: CheckContext, params: Learns) -> dict[str, Any]:
     """A fresh copy of the model (same layers, loss and optimizer, new weights), trained by
     the grader on its own images, lowers its loss and beats chance on images it did not see.
 
@@ -240,25 +285,7 @@ def check_learns(ctx: CheckContext, params: Learns) -> str:
             hint="the loss must fit the labels' encoding; see the loss check of this step.",
         ) from None
     truth = (digits[cut:] % 2 == 0) if params.labels == "binary" else digits[cut:]
-    accuracy = float(np.mean(predicted == truth))
-    if not losses[-1] < losses[0] * 0.95:
-        raise CheckFailed(
-            f"Expected the loss to fall when the grader trains the model, received "
-            f"{losses[0]:.4f} → {losses[-1]:.4f} over {params.epochs} epochs.",
-            expected="a falling loss",
-            received=[round(v, 4) for v in losses],
-            hint="a loss that does not move usually does not fit the labels or the last "
-            "layer; see the loss check of this step.",
-        )
-    if accuracy < params.min_accuracy:
-        raise CheckFailed(
-            f"Expected accuracy ≥ {params.min_accuracy:.2f} after the grader's training, "
-            f"received {accuracy:.3f}.",
-            expected=params.min_accuracy,
-            received=round(accuracy, 4),
-            hint="check that the last layer's units and activation fit the labels.",
-        )
-    return f"loss {losses[0]:.3f} → {losses[-1]:.3f}, accuracy {accuracy:.3f} on unseen images"
+    return {"losses": losses, "accuracy": float(np.mean(predicted == truth))}
 
 
 def _encoded(digits: np.ndarray, labels: str, classes: int) -> np.ndarray:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.markup import escape
 
-from grader.batch import Row
+from grader.batch import Row, Source
 from grader.results import CheckResult, GradeResult
 from grader.selftest import SelftestResult
 
@@ -94,17 +94,20 @@ def print_selftest(result: SelftestResult, console: Console | None = None) -> No
     console.print("[green]self-test passed[/]" if result.ok else "[red]self-test FAILED[/]")
 
 
-def print_batch_row(row: Row, kept: bool, console: Console | None = None) -> None:
-    """One line per submission as it finishes (or is found already graded)."""
+_SOURCES = {"kept": " (kept from an earlier run)", "rescored": " (re-scored, not executed)"}
+
+
+def print_batch_row(row: Row, source: Source, console: Console | None = None) -> None:
+    """One line per submission as it finishes (or is found already graded or re-scored)."""
     console = console or Console(highlight=False, soft_wrap=True)
     if row.status == "graded" and row.score is not None:
         outcome = f"{row.score:g}/{row.max_score:g}"
     else:
         outcome = f"[red]{row.status}[/]: {escape(row.message[:160])}"
-    source = " (kept from an earlier run)" if kept else ""
-    if not kept and row.status == "graded":
-        source = f" · {row.seconds:.1f} s"
-    console.print(f"{escape(row.student):<24} {outcome}{source}", highlight=False)
+    shown = _SOURCES.get(source, "")
+    if source == "graded" and row.status == "graded":
+        shown = f" · {row.seconds:.1f} s"
+    console.print(f"{escape(row.student):<24} {outcome}{shown}", highlight=False)
 
 
 def print_batch_summary(result: BatchResult) -> None:
@@ -113,7 +116,8 @@ def print_batch_summary(result: BatchResult) -> None:
     graded = [r for r in rows if r.status == "graded"]
     console.print(
         f"\n{len(rows)} submissions: {len(graded)} graded "
-        f"({result.graded_now} now, {len(rows) - result.graded_now} kept or refused), "
+        f"({result.graded_now} now, {result.rescored} re-scored, "
+        f"{len(rows) - result.graded_now - result.rescored} kept or refused), "
         f"{len(rows) - len(graded)} not gradable"
     )
     for row in rows:
