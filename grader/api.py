@@ -23,6 +23,7 @@ from grader.comparison import compare_steps
 from grader.datasets.placement import place_data
 from grader.execute import Budget, execute
 from grader.harness.flavour import LEGACY_ENVIRONMENT
+from grader.keras_import import import_keras_in_background
 from grader.kernel import package_root
 from grader.notebook import (
     assignment_of,
@@ -74,6 +75,7 @@ class Options:
     sandbox: bool | None = None  # None: when bubblewrap works here
     memory_gb: float | None = None  # None: a share of the machine
     hidden: tuple[Path, ...] = ()  # more folders kept out of the kernel's sight (a class)
+    cache_dir: Path | None = None  # a batch's kept runs and drawn figures
 
 
 def grade_notebook(
@@ -108,6 +110,7 @@ def grade_loaded(
     progress: Progress | None = None,
 ) -> GradeResult:
     started = time.perf_counter()
+    import_keras_in_background()  # the checks need it; its seconds overlap the kernel's run
     profile = spec.profiles[options.profile]
     isolation = choose_isolation(options.sandbox)
     workspace = create_workspace(runs_dir() if isolation.sandboxed else None)
@@ -273,7 +276,8 @@ def write_reports(result: GradeResult, stem: str, options: Options) -> GradeResu
 
     if options.html:
         path = options.out_dir / f"{stem}.{result.assignment}.html"
-        html.write(result, path)
+        figures = options.cache_dir / "figures" if options.cache_dir else None
+        html.write(result, path, figures)
         result = replace(result, report_path=str(path))
     if options.json_path is not None:
         json_report.write(result, options.json_path)

@@ -10,7 +10,6 @@ batch goes on.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import multiprocessing
 import os
@@ -26,6 +25,7 @@ import psutil
 
 from grader import __version__, atomic
 from grader.gpus import placement, take_device, visible_gpus
+from grader.hashing import digest
 from grader.outcomes import GraderError, UsageError
 from grader.progress import Progress, Silent, ToQueue
 from grader.spec import SPEC_FILE, AssignmentSpec
@@ -97,15 +97,6 @@ def cache_key(notebook: bytes, spec: AssignmentSpec, options_key: str) -> str:
     """What a result depends on: change any of it and the result is made again (by
     executing, or by re-scoring a kept run: see `rescore.execution_key`)."""
     return digest(notebook, (spec.root / SPEC_FILE).read_bytes(), options_key, __version__)
-
-
-def digest(*parts: bytes | str) -> str:
-    """A hash of the parts, each one delimited so that no two lists of parts collide."""
-    hashed = hashlib.sha256()
-    for part in parts:
-        hashed.update(part if isinstance(part, bytes) else part.encode())
-        hashed.update(b"\0")
-    return hashed.hexdigest()
 
 
 def options_key(profile: str, data: str, data_dir: Path | None) -> str:

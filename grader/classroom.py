@@ -55,13 +55,12 @@ def grade_batch(
     on_row: Callable[[batch.Row, batch.Source], None] | None = None,
     scheduler: str | None = None,
     watch: batch.Watch | None = None,
-    cache: Path | None = None,
 ) -> BatchResult:
     """Grade every notebook under `paths` into `options.out_dir`: one HTML report and one
     result file per student, `index.html` and `grades.csv`. Results already there under the
     same key are kept, so an interrupted batch resumes where it stopped. Every run is kept in
-    `cache` (default: `cache/` in the output folder) by its execution key; a spec changed
-    only in points or thresholds re-scores those runs instead of executing them again.
+    `options.cache_dir` (default: `cache/` in the output folder) by its execution key; a
+    spec changed only in points or thresholds re-scores those runs instead of executing them.
 
     With `scheduler` (a Dask scheduler's address) the submissions are graded on that
     cluster's workers instead of `jobs` local worker processes.
@@ -75,11 +74,11 @@ def grade_batch(
         memory_gb=options.memory_gb or share,
         hidden=(*options.hidden, *paths),
         json_path=None,
+        cache_dir=options.cache_dir or options.out_dir / CACHE,
     )
     if options.sandbox:
         choose_isolation(True)  # no bubblewrap: say so before grading anything
     out = options.out_dir
-    cache = cache or out / CACHE
     rows: dict[str, batch.Row] = {}
 
     def done(submission: batch.Submission, key: str, row: batch.Row) -> None:
@@ -88,15 +87,15 @@ def grade_batch(
         if on_row:
             on_row(row, "graded")
 
-    pending, title, rescored = _triage(paths, assignment, options, cache, rows, on_row)
+    pending, title, rescored = _triage(paths, assignment, options, rows, on_row)
     if scheduler is None:
-        grade_one = functools.partial(grade_submission, assignment, options, cache)
+        grade_one = functools.partial(grade_submission, assignment, options)
         batch.run_pool([(p.submission, p.key) for p in pending], grade_one, jobs, done, watch)
     else:
         tasks = [
             (p.submission, p.key, cluster.task_of(p.submission, p.spec, options)) for p in pending
         ]
-        cluster.run_on_cluster(tasks, scheduler, _keep_outcome(out, cache, done))
+        cluster.run_on_cluster(tasks, scheduler, _keep_outcome(options, done))
     ordered = tuple(rows[student] for student in sorted(rows))
     from grader.report import gradebook  # matplotlib loads only when reports are due
 
@@ -108,7 +107,6 @@ def _triage(
     paths: list[Path],
     assignment: str | None,
     options: Options,
-    cache: Path,
     rows: dict[str, batch.Row],
     on_row: Callable[[batch.Row, batch.Source], None] | None,
 ) -> tuple[list[_Planned], str, int]:
@@ -128,7 +126,7 @@ def _triage(
             row_file = _row_file(options.out_dir, submission)
             stored = batch.read_row(row_file, planned.key)
             if stored is None:
-                stored = _rescored(planned, options, cache)
+                stored = _rescored(planned, options)
                 source = "rescored"
             if stored is None:
                 pending.append(planned)
@@ -143,10 +141,10 @@ def _triage(
     return pending, title, rescored
 
 
-def _rescored(planned: _Planned, options: Options, cache: Path) -> batch.Row | None:
+def _rescored(planned: _Planned, options: Options) -> batch.Row | None:
     """The row of a kept run scored under the current spec, with its report; None when no
     run of this notebook was kept under the same execution key."""
-    kept = rescore.load(cache / f"{planned.run_key}.json")
+    kept = rescore.load(_kept_file(options, planned.run_key))
     result = rescore.rescore(kept, planned.spec) if kept is not None else None
     if result is None:
         return None
@@ -156,7 +154,7 @@ def _rescored(planned: _Planned, options: Options, cache: Path) -> batch.Row | N
 
 
 def _keep_outcome(
-    out: Path, cache: Path, done: Callable[[batch.Submission, str, batch.Row], None]
+    options: Options, done: Callable[[batch.Submission, str, batch.Row], None]
 ) -> Callable[[batch.Submission, str, cluster.Outcome], None]:
     """Write the report and the kept run a worker sent back beside the local ones, then
     record the row."""
@@ -164,15 +162,20 @@ def _keep_outcome(
     def keep(submission: batch.Submission, key: str, outcome: cluster.Outcome) -> None:
         row = outcome.row
         if outcome.report is not None and outcome.report_name is not None:
-            report = out / batch.REPORTS / outcome.report_name
+            report = options.out_dir / batch.REPORTS / outcome.report_name
             report.parent.mkdir(parents=True, exist_ok=True)
             report.write_bytes(outcome.report)
             row = replace(row, report=f"{batch.REPORTS}/{outcome.report_name}")
-        if outcome.run is not None and outcome.run_name is not None:
-            atomic.write_text(cache / outcome.run_name, outcome.run)
+        if outcome.run is not None and outcome.run_key is not None:
+            atomic.write_text(_kept_file(options, outcome.run_key), outcome.run)
         done(submission, key, row)
 
     return keep
+
+
+def _kept_file(options: Options, run_key: str) -> Path:
+    assert options.cache_dir is not None, "grade_batch sets it"
+    return options.cache_dir / f"{run_key}.json"
 
 
 def _row_file(out: Path, submission: batch.Submission) -> Path:
@@ -204,10 +207,10 @@ def _run_key(notebook: bytes, spec: AssignmentSpec, options: Options) -> str:
 
 
 def grade_submission(
-    assignment: str | None, options: Options, cache: Path, submission: batch.Submission
+    assignment: str | None, options: Options, submission: batch.Submission
 ) -> batch.Row:
     """One student, in a worker process: every outcome is a row, never an exception. The
-    run is kept in `cache` under its execution key."""
+    run is kept in `options.cache_dir` under its execution key."""
     student_options = replace(options, out_dir=options.out_dir / batch.REPORTS)
     try:
         data = submission.path.read_bytes()
@@ -220,7 +223,7 @@ def grade_submission(
             result = grade_loaded(notebook, submission.path.name, spec, student_options, shown)
         finally:
             shown.close()
-        rescore.keep(cache / f"{_run_key(data, spec, options)}.json", result)
+        rescore.keep(_kept_file(options, _run_key(data, spec, options)), result)
         result = write_reports(result, submission.student, student_options)
     except (UsageError, GraderError) as error:
         return batch.refused(submission, error)

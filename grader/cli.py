@@ -235,6 +235,7 @@ def batch_command(
         cell_timeout=cell_timeout,
         memory_gb=memory,
         sandbox=sandbox,
+        cache_dir=cache,
     )
 
     def action() -> int:
@@ -252,7 +253,7 @@ def batch_command(
         watch = board.update if board is not None else None
         try:
             result = classroom.grade_batch(
-                paths, assignment, options, jobs, on_row, scheduler, watch, cache
+                paths, assignment, options, jobs, on_row, scheduler, watch
             )
         finally:
             if board is not None:

@@ -44,7 +44,7 @@ class Outcome:
     row: Row
     report_name: str | None = None
     report: bytes | None = None
-    run_name: str | None = None
+    run_key: str | None = None
     run: str | None = None
 
 
@@ -75,12 +75,12 @@ def grade_task(task: Task) -> Outcome:
             out_dir=root / "out",
             assignments_dirs=[root / "assignments"],
             hidden=(),
+            cache_dir=root / "cache",
         )
         submission = Submission(task.student, notebook)
-        cache = root / "cache"
-        row = classroom.grade_submission(task.assignment_id, options, cache, submission)
-        kept = next(cache.glob("*.json"), None)
-        run = (kept.name, kept.read_text(encoding="utf-8")) if kept else (None, None)
+        row = classroom.grade_submission(task.assignment_id, options, submission)
+        kept = next(options.cache_dir.glob("*.json"), None)
+        run = (kept.stem, kept.read_text(encoding="utf-8")) if kept else (None, None)
         if row.report is None:
             return Outcome(row, None, None, *run)
         report = options.out_dir / row.report

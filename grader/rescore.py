@@ -19,9 +19,9 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from grader import __version__, atomic
-from grader.batch import digest
 from grader.checks.registry import get_check
 from grader.checks.runner import judged
+from grader.hashing import digest
 from grader.results import CheckResult, GradeResult
 from grader.spec import AssignmentSpec, CheckSpec, StepSpec
 

@@ -325,3 +325,19 @@ def test_the_layer_table_sets_the_model_beside_the_task_and_marks_differences() 
         replace(sample_result(), checks=(check("failed", "Layers", 0.0, layers=rows),))
     )
     assert page.count('<tr class="differs">') == 2 and "12,810" in page
+
+
+def test_figures_drawn_once_are_read_back_for_the_same_fits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fits = [make_fit("model", [2.0, 1.5, 1.2]), make_fit("model", [2.0, 1.9], validation=False)]
+    drawn = plots.fit_figures(fits, tmp_path)
+    assert drawn == plots.fit_figures(fits)
+
+    def no_drawing(_: object) -> list[plots.FitFigures]:
+        raise AssertionError("drawn again")
+
+    monkeypatch.setattr(plots, "_drawn", no_drawing)
+    assert plots.fit_figures(fits, tmp_path) == drawn
+    with pytest.raises(AssertionError, match="drawn again"):  # other fits: drawn anew
+        plots.fit_figures([make_fit("model", [3.0, 1.0])], tmp_path)

@@ -24,9 +24,7 @@ def _install_offline_cifar10() -> None:
         from keras.src.datasets.cifar import load_batch
 
         home = os.environ.get("KERAS_HOME") or os.path.expanduser("~/.keras")
-        folder = os.path.join(
-            home, "datasets", "cifar-10-batches-py-target", "cifar-10-batches-py"
-        )
+        folder = os.path.join(home, "datasets", "cifar-10-batches-py-target", "cifar-10-batches-py")
         train = [load_batch(os.path.join(folder, f"data_batch_{i}")) for i in range(1, 6)]
         x_test, y_test = load_batch(os.path.join(folder, "test_batch"))
         x_train = np.concatenate([x for x, _ in train]).transpose(0, 2, 3, 1)

@@ -50,14 +50,15 @@ class FitView:
     has_validation_metrics: bool
 
 
-def render(result: GradeResult) -> str:
-    """The report of `result` as one self-contained HTML document."""
-    return templates().get_template("report.html.j2").render(**_context(result))
+def render(result: GradeResult, figures: Path | None = None) -> str:
+    """The report of `result` as one self-contained HTML document; `figures` is a folder
+    where drawn figures are kept, by what they show, to be reused."""
+    return templates().get_template("report.html.j2").render(**_context(result, figures))
 
 
-def write(result: GradeResult, path: Path) -> None:
+def write(result: GradeResult, path: Path, figures: Path | None = None) -> None:
     """Write the report to `path` atomically."""
-    atomic.write_text(path, render(result))
+    atomic.write_text(path, render(result, figures))
 
 
 @functools.cache
@@ -81,7 +82,7 @@ def templates() -> Environment:
     return env
 
 
-def _context(result: GradeResult) -> dict[str, Any]:
+def _context(result: GradeResult, figures: Path | None) -> dict[str, Any]:
     counts = Counter(c.status for c in result.checks)
     return {
         "result": result,
@@ -93,7 +94,7 @@ def _context(result: GradeResult) -> dict[str, Any]:
         "data_source": DATA_SOURCES.get(result.data_source, result.data_source),
         "versions": [(name, result.environment.get(name) or "unknown") for name in VERSIONS],
         "cells": {cell.index: cell for cell in result.cells},
-        "fits": _fit_views(result.fits),
+        "fits": _fit_views(result.fits, figures),
         "smoothing_window": plots.SMOOTHING_WINDOW,
         "best_epoch_label": plots.BEST_EPOCH_LABEL,
         "version": grader.__version__,
@@ -106,16 +107,16 @@ def _verdict(result: GradeResult) -> str:
     return "pass" if result.passed else "fail"
 
 
-def _fit_views(fits: tuple[FitRecord, ...]) -> list[FitView]:
+def _fit_views(fits: tuple[FitRecord, ...], figures: Path | None) -> list[FitView]:
     return [
         FitView(
             fit=fit,
-            figures=figures,
+            figures=drawn,
             columns=_metric_columns(fit),
             capped=fit.epochs_cap is not None and fit.epochs_cap < fit.epochs_requested,
             has_validation_metrics=bool(fit.metric("val_loss")),
         )
-        for fit, figures in zip(fits, plots.fit_figures(fits), strict=True)
+        for fit, drawn in zip(fits, plots.fit_figures(fits, figures), strict=True)
     ]
 
 

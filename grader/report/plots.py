@@ -12,15 +12,20 @@ Only the object API (`Figure`) is used: no pyplot, no global state, safe in work
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
+import json
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from grader import __version__, atomic
+from grader.hashing import digest
 from grader.results import FitRecord
 
 SMOOTHING_WINDOW = 10
@@ -102,8 +107,22 @@ def accuracy_metric(fit: FitRecord) -> str | None:
     return next((name for name in ACCURACY_NAMES if fit.metric(name)), None)
 
 
-def fit_figures(fits: Sequence[FitRecord]) -> list[FitFigures]:
-    """Figures for every fit of a report, all on the same scales."""
+def fit_figures(fits: Sequence[FitRecord], kept: Path | None = None) -> list[FitFigures]:
+    """Figures for every fit of a report, all on the same scales; with `kept`, a folder,
+    figures drawn before for the same fits are read from it instead of drawn again (drawing
+    is most of a report's time: a re-scored class is re-rendered in a blink)."""
+    if kept is None:
+        return _drawn(fits)
+    shown = json.dumps([asdict(fit) for fit in fits], sort_keys=True)
+    path = kept / f"{digest(shown, __version__)}.json"
+    with contextlib.suppress(OSError, ValueError, TypeError):
+        return [FitFigures(**figures) for figures in json.loads(path.read_text())]
+    drawn = _drawn(fits)
+    atomic.write_text(path, json.dumps([asdict(figures) for figures in drawn]))
+    return drawn
+
+
+def _drawn(fits: Sequence[FitRecord]) -> list[FitFigures]:
     scales = shared_scales(fits)
     return [
         FitFigures(curves_png(fit, scales), epoch_times_png(fit, scales), accuracy_metric(fit))
