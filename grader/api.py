@@ -110,7 +110,6 @@ def grade_loaded(
     progress: Progress | None = None,
 ) -> GradeResult:
     started = time.perf_counter()
-    import_keras_in_background()  # the checks need it; its seconds overlap the kernel's run
     profile = spec.profiles[options.profile]
     isolation = choose_isolation(options.sandbox)
     workspace = create_workspace(runs_dir() if isolation.sandboxed else None)
@@ -143,6 +142,7 @@ def grade_loaded(
         environment = LEGACY_ENVIRONMENT if spec.keras == 2 else {}
         sandbox = _sandbox(spec, options, workspace) if isolation.sandboxed else None
         workspace.snapshot()
+        import_keras_in_background()  # the checks need it; its seconds overlap the kernel's
         run = execute(
             prepared,
             workspace.root,
