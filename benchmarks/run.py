@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
@@ -58,15 +59,46 @@ def spread(values: list[float]) -> str:
     return f"{statistics.median(values):.1f} s ({min(values):.1f}–{max(values):.1f})"
 
 
-def overhead(assignment: str, repeat: int, scratch: Path) -> tuple[list[float], list[float]]:
+@dataclass
+class Overhead:
+    """Whole-process times of both sides, and where each `grade` run's time went."""
+
+    graded: list[float] = field(default_factory=list)
+    plain: list[float] = field(default_factory=list)
+    phases: list[dict[str, float]] = field(default_factory=list)
+
+    def row(self, assignment: str) -> str:
+        extra = statistics.median(self.graded) - statistics.median(self.plain)
+        ratio = statistics.median(self.graded) / statistics.median(self.plain)
+        return (
+            f"| {assignment} | {spread(self.graded)} | {spread(self.plain)} | "
+            f"+{extra:.1f} s ({ratio:.2f}×) |"
+        )
+
+    def phase_row(self, assignment: str) -> str:
+        """Median seconds per phase; the rest of the process is start-up and the report."""
+        medians = {
+            name: statistics.median(p.get(name, 0.0) for p in self.phases) for name in PHASES
+        }
+        rest = statistics.median(self.graded) - sum(medians.values())
+        cells = " | ".join(f"{medians[name]:.1f} s" for name in PHASES)
+        return f"| {assignment} | {cells} | {rest:.1f} s |"
+
+
+PHASES = ("data", "notebook", "checks")
+
+
+def overhead(assignment: str, repeat: int, scratch: Path) -> Overhead:
     reference = str(ROOT / "reference" / f"{assignment}.ipynb")
-    grade = ["grade", reference, "--out", str(scratch / "reports")]
+    result = scratch / "result.json"
+    grade = ["grade", reference, "--out", str(scratch / "reports"), "--json", str(result)]
     bare = [sys.executable, str(HERE / "bare.py"), reference]
-    graded, plain = [], []
+    measured = Overhead()
     for _ in range(repeat):
-        plain.append(timed(bare))
-        graded.append(timed(grade))
-    return graded, plain
+        measured.plain.append(timed(bare))
+        measured.graded.append(timed(grade))
+        measured.phases.append(json.loads(result.read_text())["phases"])
+    return measured
 
 
 def batch_scaling(assignment: str, copies: int, scratch: Path) -> dict[str, float]:
@@ -121,7 +153,11 @@ def machine() -> str:
 
 
 def report(
-    rows: list[str], batch: dict[str, float] | None, copies: int, sandbox: str, command: str
+    measured: dict[str, Overhead],
+    batch: dict[str, float] | None,
+    copies: int,
+    sandbox: str,
+    command: str,
 ) -> str:
     lines = [
         "# Performance",
@@ -132,7 +168,18 @@ def report(
         "",
         "| reference (quick) | `grade` (the self-check) | plain nbclient | overhead |",
         "|---|---|---|---|",
-        *rows,
+        *(m.row(assignment) for assignment, m in measured.items()),
+        "",
+        "## Where `grade`'s time goes (medians)",
+        "",
+        "Data: making or loading the datasets and the prepared notebook; notebook: the kernel,",
+        "from start-up to the collect step; checks: loading what the notebook left and running",
+        "every check (with the grader's own Keras import when it is not done by then); the",
+        "rest: Python start-up, imports and writing the report.",
+        "",
+        "| reference | data | notebook | checks | the rest |",
+        "|---|---|---|---|---|",
+        *(m.phase_row(assignment) for assignment, m in measured.items()),
         "",
     ]
     if batch:
@@ -161,18 +208,12 @@ def main() -> None:
     parser.add_argument("--skip-batch", action="store_true")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
     args = parser.parse_args()
-    rows = []
+    measured: dict[str, Overhead] = {}
     with tempfile.TemporaryDirectory(dir="/var/tmp") as folder:
         scratch = Path(folder)
         for assignment in args.assignments.split(","):
-            graded, plain = overhead(assignment, args.repeat, scratch)
-            extra = statistics.median(graded) - statistics.median(plain)
-            ratio = statistics.median(graded) / statistics.median(plain)
-            rows.append(
-                f"| {assignment} | {spread(graded)} | {spread(plain)} | "
-                f"+{extra:.1f} s ({ratio:.2f}×) |"
-            )
-            print(rows[-1], flush=True)
+            measured[assignment] = overhead(assignment, args.repeat, scratch)
+            print(measured[assignment].row(assignment), flush=True)
         batch = None
         if not args.skip_batch:
             batch = batch_scaling("csv-to-array", args.batch, scratch)
@@ -180,7 +221,7 @@ def main() -> None:
     sandbox = sandbox_cost(10)
     print(sandbox)
     command = "python benchmarks/run.py " + " ".join(sys.argv[1:])
-    args.out.write_text(report(rows, batch, args.batch, sandbox, command.strip()))
+    args.out.write_text(report(measured, batch, args.batch, sandbox, command.strip()))
 
 
 if __name__ == "__main__":

@@ -110,6 +110,8 @@ def grade_loaded(
     progress: Progress | None = None,
 ) -> GradeResult:
     started = time.perf_counter()
+    phases: dict[str, float] = {}
+    lap = functools.partial(_lap, phases, [started])
     profile = spec.profiles[options.profile]
     isolation = choose_isolation(options.sandbox)
     workspace = create_workspace(runs_dir() if isolation.sandboxed else None)
@@ -128,6 +130,7 @@ def grade_loaded(
             for ds in spec.datasets
         }
         prepared = prepared_notebook(notebook, spec, options, workspace, data, isolation)
+        lap("data")
         budget = _budget(options, spec)
         hidden: dict[str, list[HiddenCall]] = {}
         collect = functools.partial(
@@ -153,6 +156,7 @@ def grade_loaded(
             workspace.restore,
             progress,
         )
+        lap("notebook")
         artifacts = read_artifacts(workspace.artifacts_dir)
         problems = _no_code(run.cells) + run.problems
         submission = Submission(artifacts, run.cells, data, options.profile, problems, hidden)
@@ -163,6 +167,7 @@ def grade_loaded(
             + fit_advice(artifacts.fits if artifacts else ())
             + size_advice(spec, comparison)
         )
+        lap("checks")
     finally:
         workspace.remove()
     environment = artifacts.environment if artifacts else {}
@@ -183,7 +188,15 @@ def grade_loaded(
         advice=advice,
         notes=artifacts.notes if artifacts else (),
         isolation=isolation.detail,
+        phases=phases,
     )
+
+
+def _lap(phases: dict[str, float], last: list[float], name: str) -> None:
+    """Record the seconds since the last lap under `name`."""
+    now = time.perf_counter()
+    phases[name] = round(now - last[0], 2)
+    last[0] = now
 
 
 def _no_code(cells: tuple[CellResult, ...]) -> tuple[str, ...]:

@@ -155,6 +155,8 @@ class GradeResult:
     notes: tuple[str, ...] = ()
     isolation: str = ""
     report_path: str | None = None
+    # Where the run's time went, in order: "data", "notebook" (the kernel), "checks".
+    phases: dict[str, float] = field(default_factory=dict)
 
     @property
     def max_score(self) -> float:
