@@ -37,8 +37,10 @@ def execution_key(notebook: bytes, spec: AssignmentSpec, options_key: str) -> st
 
 
 def _execution_part(spec: AssignmentSpec) -> dict[str, Any]:
-    """The spec as data, without what only scores a run."""
-    dumped = spec.model_dump(mode="json", exclude={"root"})
+    """The spec as data, without what only scores a run (or only tests the spec: mutants)."""
+    dumped = spec.model_dump(mode="json", exclude={"root", "title", "mutants"})
+    for profile in dumped["profiles"].values():
+        profile.pop("description")
     for step in dumped["steps"]:
         step.pop("title")
         for check_spec in step["checks"]:

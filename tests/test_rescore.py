@@ -35,6 +35,8 @@ def test_points_titles_and_thresholds_do_not_change_the_execution_key(tmp_path: 
         ("min: 0.6", "min: 0.9"),
         ("{min_epochs: 1, validation: true}", "{min_epochs: 4, validation: false}"),
         ("check: parsed_csv, points: 3", "check: parsed_csv, points: 10, title: Parsing"),
+        ("title: Parse the CSV files", "title: Reading the CSV files"),
+        ("description: >-", "description: >-\n      Changed."),
     )
     assert _key(scoring_only) == key
 
