@@ -280,6 +280,7 @@ def nbgrader_environment(scratch: Path, env: dict[str, str]) -> dict[str, str]:
 
 
 def make_sides(scratch: Path) -> list[Side]:
+    """(a), (b) and (c) on one submission written under `scratch`, then the start-up probes."""
     env = kernel_environment(scratch)
     nbgrader = nbgrader_command()
     course = scratch / "course"
@@ -430,6 +431,7 @@ def section(sides: list[Side], checks: list[str], command: str) -> str:
             "Each command's start-up alone (`--version`, included in the times above): "
             + ", ".join(start_ups)
             + ".",
+            "",
             "Checked on the first run: " + "; ".join(checks) + ".",
             "",
         ]
@@ -448,6 +450,7 @@ def replace_section(path: Path, text: str) -> None:
 
 
 def measure(sides: list[Side], repeat: int, scratch: Path) -> list[str]:
+    """Run every side `repeat` times, in reversed order every other time; check the first."""
     checks: list[str] = []
     for number in range(repeat):
         order = sides if number % 2 == 0 else sides[::-1]
