@@ -23,7 +23,6 @@ from grader.comparison import compare_steps
 from grader.datasets.placement import place_data
 from grader.execute import Budget, execute
 from grader.harness.flavour import LEGACY_ENVIRONMENT
-from grader.keras_import import import_keras_in_background
 from grader.kernel import package_root
 from grader.notebook import (
     assignment_of,
@@ -145,7 +144,6 @@ def grade_loaded(
         environment = LEGACY_ENVIRONMENT if spec.keras == 2 else {}
         sandbox = _sandbox(spec, options, workspace) if isolation.sandboxed else None
         workspace.snapshot()
-        import_keras_in_background()  # the checks need it; its seconds overlap the kernel's
         run = execute(
             prepared,
             workspace.root,
