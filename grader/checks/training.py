@@ -110,7 +110,7 @@ def check_accuracy(ctx: CheckContext, params: Accuracy) -> dict[str, Any]:
     predictions = {
         (way, geometry): _predictions(model, holdout, params, way, geometry)
         for way in params.preprocess
-        for geometry in ("resize", "pad")
+        for geometry in _geometries(model, holdout.x)
     }
     tried = {key: _share_right(p, holdout.y) for key, p in predictions.items()}
     best = max(tried, key=lambda key: tried[key])
@@ -121,6 +121,19 @@ def check_accuracy(ctx: CheckContext, params: Accuracy) -> dict[str, Any]:
         shaped = "resized" if best[1] == "resize" else "padded"
         ctx.notes.append(f"inputs preprocessed as {best[0]!r}, images {shaped} to fit")
     return {"accuracy": accuracy, "images": len(holdout)}
+
+
+def _geometries(model: Any, x: np.ndarray) -> tuple[str, ...]:
+    """Both ways of fitting the images to the model's input when their sizes differ; else
+    one (the images go in as they are)."""
+    wanted = tuple(model.inputs[0].shape[1:])
+    return ("resize", "pad") if _other_size(x.shape, wanted) else ("resize",)
+
+
+def _other_size(shape: tuple[int, ...], wanted: tuple[int | None, ...]) -> bool:
+    """Images (N, H, W, ...) of another height or width than a model's fixed image input."""
+    fixed = len(wanted) == 3 and None not in wanted[:2]
+    return len(shape) >= 3 and fixed and tuple(shape[1:3]) != wanted[:2]
 
 
 def _share_right(probabilities: np.ndarray, truth: np.ndarray) -> float:
@@ -162,7 +175,7 @@ def fitted_to(
         x = x[..., None]
     if x.ndim == 4 and len(wanted) == 3 and x.shape[-1] == 1 and wanted[-1] == 3:
         x = np.repeat(x, 3, axis=-1)
-    if x.ndim == 4 and len(wanted) == 3 and None not in wanted[:2] and x.shape[1:3] != wanted[:2]:
+    if x.ndim == 4 and _other_size(x.shape, wanted):
         x = _padded(x, wanted[:2]) if geometry == "pad" else tf.image.resize(x, wanted[:2]).numpy()
     if len(wanted) == 1:
         x = x.reshape(len(x), -1)
