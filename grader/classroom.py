@@ -116,29 +116,39 @@ def _triage(
     pending: list[_Planned] = []
     title = assignment or "class"
     rescored = 0
+    # Each assignment's spec read once for the class, not once per student.
+    find = functools.cache(lambda given: find_assignment(given, options.assignments_dirs))
     for submission in batch.find_submissions(paths):
-        planned = _plan(submission, assignment, options)
-        source: batch.Source = "kept"
-        if isinstance(planned, batch.Row):
-            row = planned
+        planned = _plan(submission, assignment, options, find)
+        source: batch.Source
+        if isinstance(planned, batch.Row):  # refused: found out now
+            row, source = planned, "graded"
         else:
             title = assignment or planned.spec.id
-            row_file = _row_file(options.out_dir, submission)
-            stored = batch.read_row(row_file, planned.key)
-            if stored is None:
-                stored = _rescored(planned, options)
-                source = "rescored"
-            if stored is None:
+            settled = _settled(planned, options)
+            if settled is None:
                 pending.append(planned)
                 continue
-            if source == "rescored":
-                batch.write_row(row_file, planned.key, stored)
-                rescored += 1
-            row = stored
+            row, source = settled
+            rescored += source == "rescored"
         rows[submission.student] = row
         if on_row:
             on_row(row, source)
     return pending, title, rescored
+
+
+def _settled(planned: _Planned, options: Options) -> tuple[batch.Row, batch.Source] | None:
+    """The row of a submission that needs no kernel: kept under the same key, or its kept
+    run re-scored (and stored under the new key)."""
+    row_file = _row_file(options.out_dir, planned.submission)
+    kept = batch.read_row(row_file, planned.key)
+    if kept is not None:
+        return kept, "kept"
+    rescored = _rescored(planned, options)
+    if rescored is None:
+        return None
+    batch.write_row(row_file, planned.key, rescored)
+    return rescored, "rescored"
 
 
 def _rescored(planned: _Planned, options: Options) -> batch.Row | None:
@@ -183,15 +193,17 @@ def _row_file(out: Path, submission: batch.Submission) -> Path:
 
 
 def _plan(
-    submission: batch.Submission, assignment: str | None, options: Options
+    submission: batch.Submission,
+    assignment: str | None,
+    options: Options,
+    find: Callable[[str], AssignmentSpec],
 ) -> _Planned | batch.Row:
-    """The spec and keys of a submission, or its row when it cannot be graded."""
+    """The spec (from `find`, by id) and keys of a submission, or its row when it cannot be
+    graded."""
     try:
         data = submission.path.read_bytes()
         notebook = read_notebook(submission.path)
-        spec = find_assignment(
-            assignment_id(notebook, assignment, submission.path), options.assignments_dirs
-        )
+        spec = find(assignment_id(notebook, assignment, submission.path))
     except UsageError as error:
         return batch.refused(submission, error)
     key = batch.cache_key(data, spec, _options_key(options))
