@@ -6,7 +6,8 @@ trailing mean over `smoothing_window(n)` epochs (10, or a third of a shorter run
 6 epochs). At epoch i the mean covers the window ending at i; the first points of a curve
 average the epochs there are. The epoch with the lowest validation loss gets a dashed line.
 
-Only the object API (`Figure`) is used: no pyplot, no global state, safe in worker threads.
+Only the object API (`Figure`) is used: no pyplot, no global state, safe in worker threads;
+matplotlib is imported when a figure is drawn, not with this module.
 """
 
 from __future__ import annotations
@@ -19,14 +20,15 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
-
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING, Any
 
 from grader import __version__, atomic
 from grader.hashing import digest
 from grader.results import FitRecord
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 SMOOTHING_WINDOW = 10
 BEST_EPOCH_LABEL = "lowest val loss: start of overfitting"
@@ -130,11 +132,19 @@ def _drawn(fits: Sequence[FitRecord]) -> list[FitFigures]:
     ]
 
 
+def _figure(figsize: tuple[float, float]) -> Figure:
+    """A blank figure; matplotlib loads here, so a report whose figures were kept never
+    loads it (half a second)."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize, dpi=110, layout="constrained")
+
+
 def curves_png(fit: FitRecord, scales: Scales) -> str | None:
     """Loss and accuracy panels of one fit as a PNG data URI; None without epochs."""
     if not fit.epochs:
         return None
-    figure = Figure(figsize=(9.0, 3.3), dpi=110, layout="constrained")
+    figure = _figure(figsize=(9.0, 3.3))
     loss_axes, accuracy_axes = figure.subplots(1, 2)
     _panel(loss_axes, fit, "loss", "Loss", scales.loss, scales)
     accuracy = accuracy_metric(fit)
@@ -225,7 +235,7 @@ def epoch_times_png(fit: FitRecord, scales: Scales) -> str | None:
     """Bar chart of seconds per epoch as a PNG data URI; None without epochs."""
     if not fit.epochs:
         return None
-    figure = Figure(figsize=(4.5, 2.2), dpi=110, layout="constrained")
+    figure = _figure(figsize=(4.5, 2.2))
     axes = figure.subplots()
     _frame(axes, "Seconds per epoch", scales.seconds, scales)
     axes.set_xlim(scales.epochs[0], scales.epochs[1] + 0.6)
