@@ -109,8 +109,7 @@ def grade_loaded(
     progress: Progress | None = None,
 ) -> GradeResult:
     started = time.perf_counter()
-    phases: dict[str, float] = {}
-    lap = functools.partial(_lap, phases, [started])
+    phases = _Phases(started)
     profile = spec.profiles[options.profile]
     isolation = choose_isolation(options.sandbox)
     workspace = create_workspace(runs_dir() if isolation.sandboxed else None)
@@ -129,7 +128,7 @@ def grade_loaded(
             for ds in spec.datasets
         }
         prepared = prepared_notebook(notebook, spec, options, workspace, data, isolation)
-        lap("data")
+        phases.lap("data")
         budget = _budget(options, spec)
         hidden: dict[str, list[HiddenCall]] = {}
         collect = functools.partial(
@@ -154,7 +153,7 @@ def grade_loaded(
             workspace.restore,
             progress,
         )
-        lap("notebook")
+        phases.lap("notebook")
         artifacts = read_artifacts(workspace.artifacts_dir)
         problems = _no_code(run.cells) + run.problems
         submission = Submission(artifacts, run.cells, data, options.profile, problems, hidden)
@@ -165,7 +164,7 @@ def grade_loaded(
             + fit_advice(artifacts.fits if artifacts else ())
             + size_advice(spec, comparison)
         )
-        lap("checks")
+        phases.lap("checks")
     finally:
         workspace.remove()
     environment = artifacts.environment if artifacts else {}
@@ -186,15 +185,22 @@ def grade_loaded(
         advice=advice,
         notes=artifacts.notes if artifacts else (),
         isolation=isolation.detail,
-        phases=phases,
+        phases=phases.seconds,
     )
 
 
-def _lap(phases: dict[str, float], last: list[float], name: str) -> None:
-    """Record the seconds since the last lap under `name`."""
-    now = time.perf_counter()
-    phases[name] = round(now - last[0], 2)
-    last[0] = now
+class _Phases:
+    """Where a run's time goes: the seconds of each phase, in order."""
+
+    def __init__(self, started: float) -> None:
+        self.seconds: dict[str, float] = {}
+        self.last = started
+
+    def lap(self, name: str) -> None:
+        """The phase `name` ends now."""
+        now = time.perf_counter()
+        self.seconds[name] = round(now - self.last, 2)
+        self.last = now
 
 
 def _no_code(cells: tuple[CellResult, ...]) -> tuple[str, ...]:

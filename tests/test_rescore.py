@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 from grader import rescore
@@ -155,7 +156,7 @@ def test_a_spec_asking_for_a_check_the_run_never_measured_needs_an_execution(
     tmp_path: Path,
 ) -> None:
     kept = _kept_run()
-    fewer = GradeResult(**{**kept.__dict__, "checks": kept.checks[:-1]})
+    fewer = replace(kept, checks=kept.checks[:-1])
     assert rescore.rescore(fewer, find_assignment("csv-to-array", [])) is None
 
 
@@ -169,3 +170,16 @@ def test_a_kept_run_reads_back_as_it_was_and_a_damaged_one_is_ignored(tmp_path: 
     path.write_text("{not json")
     assert rescore.load(path) is None
     assert rescore.load(tmp_path / "missing.json") is None
+
+
+def test_a_measurement_the_judge_cannot_read_withholds_the_score(tmp_path: Path) -> None:
+    kept = _kept_run()
+    damaged = tuple(
+        replace(c, measurement={"images": 600}) if c.id == "training.accuracy" else c
+        for c in kept.checks
+    )
+    result = rescore.rescore(replace(kept, checks=damaged), find_assignment("csv-to-array", []))
+    assert result is not None
+    accuracy = next(c for c in result.checks if c.id == "training.accuracy")
+    assert accuracy.status == "grader_error" and "KeyError" in accuracy.message
+    assert result.score is None

@@ -65,12 +65,7 @@ def run_check(
     except CheckFailed as failure:
         return failed(_measured(base, ctx), failure, check_spec)
     except Exception as error:  # a bug of ours: withhold the score rather than zero it
-        detail = "".join(traceback.format_exception_only(type(error), error)).strip()
-        return base(
-            status="grader_error",
-            message=f"the grader failed on this check: {detail}",
-            hint="this is not your fault; please report it to the instructor.",
-        )
+        return grader_error(base(status="grader_error", message=""), error)
     measured = _measured(base, ctx)
     if definition.judge is None:
         return passed(measured, outcome or "passed", check_spec)
@@ -97,7 +92,21 @@ def judged(
         message = judge(measured.measurement, params)
     except CheckFailed as failure:
         return failed(measured, failure, check_spec)
+    except Exception as error:  # e.g. a measurement kept by an older grader
+        return grader_error(measured, error)
     return passed(measured, message, check_spec)
+
+
+def grader_error(result: CheckResult, error: Exception) -> CheckResult:
+    """A bug of ours: the score is withheld rather than zeroed."""
+    detail = "".join(traceback.format_exception_only(type(error), error)).strip()
+    return replace(
+        result,
+        status="grader_error",
+        points=0.0,
+        message=f"the grader failed on this check: {detail}",
+        hint="this is not your fault; please report it to the instructor.",
+    )
 
 
 def passed(measured: CheckResult, message: str, check_spec: CheckSpec) -> CheckResult:
