@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import api, classroom
+from grader import api, classroom, rescore
 from grader.batch import Row
 from grader.sandbox import bubblewrap_problem
 
@@ -131,3 +131,10 @@ def test_a_batch_on_a_cluster_survives_a_killed_worker(
     assert scores == {"ann": 3.0, "ben": 0.0, "cat": 3.0, "dan": 3.0}
     for row in result.rows:  # each report came back from its worker
         assert row.report and (tmp_path / "out" / row.report).exists()
+    kept = [rescore.load(path) for path in (tmp_path / "out" / "cache").glob("*.json")]
+    assert sorted(run.notebook for run in kept if run) == [  # and each run, to re-score
+        "ann.ipynb",
+        "ben.ipynb",
+        "cat.ipynb",
+        "dan.ipynb",
+    ]
