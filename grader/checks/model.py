@@ -83,7 +83,8 @@ def check_params(ctx: CheckContext, params: ParamCounts) -> dict[str, Any]:
         "non_trainable": _count(model.non_trainable_weights),
     }
     counts["total"] = counts["trainable"] + counts["non_trainable"]
-    per_layer = ", ".join(f"{d['name']} {d['params']:,}" for d in describe_layers(model))
+    layers = ctx.submission.describe(ctx.model_name())  # cached: the layers check reads it too
+    per_layer = ", ".join(f"{d['name']} {d['params']:,}" for d in layers)
     return {"counts": counts, "per_layer": per_layer}
 
 
