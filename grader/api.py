@@ -13,16 +13,15 @@ from pathlib import Path
 from nbformat import NotebookNode
 
 from grader import datasets
-from grader.advice import model_advice, size_advice
 from grader.artifacts import read_artifacts
+from grader.checker import start_judge
 from grader.checks.context import Submission
 from grader.checks.registry import HiddenCall
-from grader.checks.runner import run_checks
 from grader.collect import collect_source
-from grader.comparison import compare_steps
 from grader.datasets.placement import place_data
 from grader.execute import Budget, execute
 from grader.harness.flavour import LEGACY_ENVIRONMENT
+from grader.keras_import import import_keras
 from grader.kernel import package_root
 from grader.notebook import (
     assignment_of,
@@ -34,7 +33,7 @@ from grader.notebook import (
 )
 from grader.outcomes import UsageError
 from grader.progress import Progress
-from grader.report import gradescope, junit, step_summary
+from grader.report import gradescope, junit, plots, step_summary
 from grader.results import CellResult, DataSource, GradeResult
 from grader.sandbox import Isolation, Sandbox, choose_isolation, hidden_paths, python_folders
 from grader.selftest import MutantOutcome, SelftestResult, mutated
@@ -47,7 +46,6 @@ from grader.spec import (
     list_assignments,
     load_spec,
 )
-from grader.training_advice import fit_advice
 from grader.watchdog import GB, default_memory_bytes
 from grader.workspace import Workspace, create_workspace, runs_dir
 
@@ -112,6 +110,7 @@ def grade_loaded(
     phases = _Phases(started)
     profile = spec.profiles[options.profile]
     isolation = choose_isolation(options.sandbox)
+    judge = start_judge()  # first: a checker process loads Keras while the notebook runs
     workspace = create_workspace(runs_dir() if isolation.sandboxed else None)
     try:
         secret_seed = secrets.randbits(32)
@@ -157,15 +156,13 @@ def grade_loaded(
         artifacts = read_artifacts(workspace.artifacts_dir)
         problems = _no_code(run.cells) + run.problems
         submission = Submission(artifacts, run.cells, data, options.profile, problems, hidden)
-        checks = run_checks(spec, submission)
-        comparison = compare_steps(spec, submission)
-        advice = (
-            model_advice(submission)
-            + fit_advice(artifacts.fits if artifacts else ())
-            + size_advice(spec, comparison)
-        )
+        judging = judge.submit(spec, submission)
+        if options.html and artifacts:
+            plots.draw_ahead(artifacts.fits)  # the report's figures, while the checks run
+        verdicts = judging.result()
         phases.lap("checks")
     finally:
+        judge.close()
         workspace.remove()
     environment = artifacts.environment if artifacts else {}
     return GradeResult(
@@ -176,13 +173,13 @@ def grade_loaded(
         data_source=_data_source(data),
         device=_device(environment),
         duration_s=round(time.perf_counter() - started, 2),
-        checks=checks,
+        checks=verdicts.checks,
         cells=run.cells,
         fits=artifacts.fits if artifacts else (),
         environment=environment,
         problems=problems,
-        comparison=comparison,
-        advice=advice,
+        comparison=verdicts.comparison,
+        advice=verdicts.advice,
         notes=artifacts.notes if artifacts else (),
         isolation=isolation.detail,
         phases=phases.seconds,
@@ -323,7 +320,7 @@ def selftest(assignment_id: str, options: Options | None = None, jobs: int = 1) 
         results = [_selftest_run(spec_file, options, run) for run in runs]
     else:
         context = multiprocessing.get_context("spawn")  # TensorFlow does not survive fork
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        with ProcessPoolExecutor(jobs, mp_context=context, initializer=import_keras) as pool:
             results = list(pool.map(functools.partial(_selftest_run, spec_file, options), runs))
     outcomes = tuple(MutantOutcome(m, r) for m, r in zip(spec.mutants, results[1:], strict=True))
     return SelftestResult(spec.id, results[0], outcomes)

@@ -26,6 +26,7 @@ import psutil
 from grader import __version__, atomic
 from grader.gpus import placement, take_device, visible_gpus
 from grader.hashing import digest
+from grader.keras_import import import_keras
 from grader.outcomes import GraderError, UsageError
 from grader.progress import Progress, Silent, ToQueue
 from grader.spec import SPEC_FILE, AssignmentSpec
@@ -134,9 +135,11 @@ def worker_progress(student: str) -> Progress:
 
 
 def _start_worker(devices: Any, progress: Any) -> None:
+    """A worker takes its GPUs, then loads Keras once for the checks of all its students."""
     global _progress_queue
     take_device(devices)
     _progress_queue = progress
+    import_keras()
 
 
 def run_pool(

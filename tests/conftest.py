@@ -15,6 +15,7 @@ from grader import api
 from grader.artifacts import Artifacts, ModelArtifact, VariableArtifact, read_artifacts
 from grader.checks.context import Submission
 from grader.checks.runner import run_check
+from grader.keras_import import import_keras
 from grader.results import CheckResult, FitRecord
 from grader.selftest import SelftestResult
 from grader.spec import CheckSpec, StepSpec
@@ -36,11 +37,11 @@ def cifar_selftest() -> SelftestResult:
     return api.selftest("cifar10-cnn", jobs=3)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def keras() -> Any:
-    import keras
-
-    return keras
+    """Keras, loaded once for the session: gradings in this process then run their checks
+    here (see `grader.checker`); `grade` run as a command starts its checker process."""
+    return import_keras()
 
 
 def make_submission(

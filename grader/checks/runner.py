@@ -41,16 +41,7 @@ def run_check(
     definition = get_check(check_spec.check)
     assert definition is not None, "unknown checks are rejected when the spec loads"
     ctx = CheckContext(submission, step.model, layers or _own_layers(step), check_id)
-    base = functools.partial(
-        CheckResult,
-        id=check_id,
-        step=step.id,
-        step_title=step.title,
-        title=check_spec.title or definition.title,
-        max_points=check_spec.points,
-        required=check_spec.required,
-        points=0.0,
-    )
+    base = _base(check_id, step, check_spec)
     params = check_spec.params(submission.profile)
     try:
         with warnings.catch_warnings():  # Keras warnings about a student's model: not ours
@@ -70,6 +61,30 @@ def run_check(
     if definition.judge is None:
         return passed(measured, outcome or "passed", check_spec)
     return judged(replace(measured, measurement=outcome), definition.judge, params, check_spec)
+
+
+def _base(check_id: str, step: StepSpec, check_spec: CheckSpec) -> Callable[..., CheckResult]:
+    """A result of this check, waiting for its verdict's fields."""
+    definition = get_check(check_spec.check)
+    assert definition is not None, "unknown checks are rejected when the spec loads"
+    return functools.partial(
+        CheckResult,
+        id=check_id,
+        step=step.id,
+        step_title=step.title,
+        title=check_spec.title or definition.title,
+        max_points=check_spec.points,
+        required=check_spec.required,
+        points=0.0,
+    )
+
+
+def withheld(spec: AssignmentSpec, profile: str, reason: str) -> tuple[CheckResult, ...]:
+    """Every check's score withheld: the grader could not run its checks, for `reason`."""
+    return tuple(
+        grader_error(_base(check_id, step, check_spec)(status="grader_error", message=""), reason)
+        for check_id, step, check_spec in spec.iter_checks(profile)
+    )
 
 
 def _measured(base: Callable[..., CheckResult], ctx: CheckContext) -> CheckResult:
@@ -97,9 +112,12 @@ def judged(
     return passed(measured, message, check_spec)
 
 
-def grader_error(result: CheckResult, error: Exception) -> CheckResult:
-    """A bug of ours: the score is withheld rather than zeroed."""
-    detail = "".join(traceback.format_exception_only(type(error), error)).strip()
+def grader_error(result: CheckResult, error: Exception | str) -> CheckResult:
+    """A bug or failure of ours: the score is withheld rather than zeroed."""
+    if isinstance(error, str):
+        detail = error
+    else:
+        detail = "".join(traceback.format_exception_only(type(error), error)).strip()
     return replace(
         result,
         status="grader_error",

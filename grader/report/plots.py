@@ -113,15 +113,36 @@ def fit_figures(fits: Sequence[FitRecord], kept: Path | None = None) -> list[Fit
     """Figures for every fit of a report, all on the same scales; with `kept`, a folder,
     figures drawn before for the same fits are read from it instead of drawn again (drawing
     is most of a report's time: a re-scored class is re-rendered in a blink)."""
+    shown = _shown(fits)
     if kept is None:
-        return _drawn(fits)
-    shown = json.dumps([asdict(fit) for fit in fits], sort_keys=True)
+        return _drawn_once(fits, shown)
     path = kept / f"{digest(shown, __version__)}.json"
     with contextlib.suppress(OSError, ValueError, TypeError):
         return [FitFigures(**figures) for figures in json.loads(path.read_text())]
-    drawn = _drawn(fits)
+    drawn = _drawn_once(fits, shown)
     atomic.write_text(path, json.dumps([asdict(figures) for figures in drawn]))
     return drawn
+
+
+# The figures of the last fits drawn ahead of their report, by the fits they show.
+_ahead: dict[str, list[FitFigures]] = {}
+
+
+def draw_ahead(fits: Sequence[FitRecord]) -> None:
+    """Draw the figures of `fits` now, while the grader waits for something else (its
+    checker process); the report showing these fits takes them instead of drawing again."""
+    shown = _shown(fits)
+    figures = _drawn(fits)
+    _ahead.clear()
+    _ahead[shown] = figures
+
+
+def _drawn_once(fits: Sequence[FitRecord], shown: str) -> list[FitFigures]:
+    return _ahead[shown] if shown in _ahead else _drawn(fits)
+
+
+def _shown(fits: Sequence[FitRecord]) -> str:
+    return json.dumps([asdict(fit) for fit in fits], sort_keys=True)
 
 
 def _drawn(fits: Sequence[FitRecord]) -> list[FitFigures]:
