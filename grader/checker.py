@@ -2,22 +2,27 @@
 
 Importing TensorFlow costs the grader about three seconds, and the checks need it only once
 the notebook has finished. A checker process started beside the kernel pays that import while
-the notebook executes (the kernel is mostly idle then: starting, importing, training small
-models), so the checks start warm. Where Keras is loaded already (a batch worker, whose
-initializer loads it once for all its students; a data set that needed it), they run here.
+the notebook executes (a kernel starting, importing and training a small model seldom keeps
+two cores busy), so the checks start warm. Where Keras is loaded already (a batch worker, whose
+initializer loads it once for all its students; a Dask worker; a data set that needed it),
+they run here.
 
 The checker is the grader's, not the student's: it loads only the files the grader collected,
 with the same safe loading as in-process checks. If it dies (a model that crashes TensorFlow
 on load), every score is withheld with a message saying so; the grader itself carries on.
+The checker is a fresh interpreter rather than a `multiprocessing` child, which would import
+the caller's main module again (a script calling `grade_notebook` unguarded would re-run).
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import pickle
+import subprocess
 import sys
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+import threading
+import traceback
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,6 +31,8 @@ from grader.checks.context import Submission
 from grader.checks.runner import run_checks, withheld
 from grader.comparison import compare_steps
 from grader.keras_import import import_keras
+from grader.kernel import package_root
+from grader.outcomes import GraderError
 from grader.results import CheckResult, ComparisonRow
 from grader.spec import AssignmentSpec
 from grader.training_advice import fit_advice
@@ -56,11 +63,8 @@ class Judge(Protocol):
 
 
 def start_judge() -> Judge:
-    """A checker process started now; this process when Keras is loaded here already, or
-    when it may not start processes of its own (a daemon, such as a Dask worker's)."""
-    if "keras" in sys.modules or multiprocessing.current_process().daemon:
-        return InProcess()
-    return Checker()
+    """A checker process started now, or this process when Keras is loaded here already."""
+    return InProcess() if "keras" in sys.modules else Checker()
 
 
 class InProcess:
@@ -78,43 +82,87 @@ class InProcess:
         pass
 
 
+# The checker's command: a fresh interpreter, not a re-import of the caller's main module.
+_SERVE = "from grader.checker import serve; serve()"
+
+
 class Checker:
-    """A spawned process that loads Keras from the moment it starts, then judges one submission."""
+    """A process that loads Keras from the moment it starts, then judges one submission sent
+    to it through its standard input (pickled) and answers through its standard output."""
 
     def __init__(self) -> None:
-        context = multiprocessing.get_context("spawn")  # TensorFlow does not survive fork
-        self._pool = ProcessPoolExecutor(1, mp_context=context, initializer=_warm_up)
-        self._pool.submit(int)  # starts the process now, not when the notebook is done
+        environment = {**os.environ, "PYTHONPATH": _python_path()}
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", _SERVE],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,  # TensorFlow's C++ start-up notices
+            env=environment,
+        )
 
     def submit(self, spec: AssignmentSpec, submission: Submission) -> Future[Verdicts]:
-        verdicts = self._pool.submit(judge, spec, submission)
         outcome: Future[Verdicts] = Future()
-        verdicts.add_done_callback(lambda ran: _settle(outcome, ran, spec, submission.profile))
+        exchange = threading.Thread(target=self._exchange, args=(outcome, spec, submission))
+        exchange.start()  # the caller draws the report's figures meanwhile
         return outcome
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop the checker if it still runs (it exits by itself once it has answered)."""
+        if self._process.poll() is None:
+            self._process.kill()
+        with self._process:  # closes its pipes and waits for it
+            pass
+
+    def _exchange(
+        self, outcome: Future[Verdicts], spec: AssignmentSpec, submission: Submission
+    ) -> None:
+        process = self._process
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            with process.stdin:
+                pickle.dump((spec, submission), process.stdin)
+            kind, answer = pickle.load(process.stdout)
+        except (OSError, EOFError, pickle.UnpicklingError):
+            reason = f"the grader's checker process stopped ({_exit(process.wait())})"
+            outcome.set_result(Verdicts(withheld(spec, submission.profile, reason), (), ()))
+        except BaseException as error:  # e.g. a submission that cannot be sent: a bug of ours
+            outcome.set_exception(error)
+        else:
+            if kind == "verdicts":
+                outcome.set_result(answer)
+            else:
+                outcome.set_exception(GraderError(f"the checks failed:\n{answer}"))
 
 
-def _settle(
-    outcome: Future[Verdicts], ran: Future[Verdicts], spec: AssignmentSpec, profile: str
-) -> None:
-    """The checker's verdicts; if it died, every score withheld, and why."""
-    error = ran.exception()
-    if isinstance(error, BrokenProcessPool):
-        reason = "the grader's checker process stopped while loading or checking this notebook"
-        outcome.set_result(Verdicts(withheld(spec, profile, reason), (), ()))
-    elif error is not None:
-        outcome.set_exception(error)
-    else:
-        outcome.set_result(ran.result())
+def _python_path() -> str:
+    """The grader's own import path first, so the checker runs this very grader."""
+    inherited = os.environ.get("PYTHONPATH")
+    return os.pathsep.join([str(package_root()), *([inherited] if inherited else [])])
 
 
-def _warm_up() -> None:
-    """The checker's first act: load Keras. Its descriptor 2 goes nowhere for good, which
-    silences TensorFlow's C++ start-up notices without touching the grader's own output
-    (errors come back through the pool as exceptions)."""
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 2)
-    os.close(null)
+def _exit(code: int) -> str:
+    return f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+
+
+def serve() -> None:
+    """The checker's side: load Keras, then judge the submission the grader sends, once."""
+    answers = os.fdopen(os.dup(1), "wb")
+    _to_null(1)  # anything the checks print must not garble the answer
     import_keras()
+    try:
+        spec, submission = pickle.load(sys.stdin.buffer)
+    except EOFError:  # the grader needed no checks after all
+        os._exit(0)
+    try:
+        answer: tuple[str, object] = ("verdicts", judge(spec, submission))
+    except Exception:
+        answer = ("error", traceback.format_exc())
+    pickle.dump(answer, answers)
+    answers.flush()
+    os._exit(0)  # TensorFlow's own teardown takes a second that nobody waits for
+
+
+def _to_null(descriptor: int) -> None:
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, descriptor)
+    os.close(null)

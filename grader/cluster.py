@@ -62,7 +62,9 @@ def task_of(submission: Submission, spec: AssignmentSpec, options: Options) -> T
 def grade_task(task: Task) -> Outcome:
     """Runs on a worker: everything it needs is in `task`, everything it made is returned."""
     from grader import classroom  # on the worker: the grader and its imports load here
+    from grader.keras_import import import_keras
 
+    import_keras()  # once per worker: its checks then run in the worker, warm (grader.checker)
     with tempfile.TemporaryDirectory(prefix="grade-task-") as folder:
         root = Path(folder)
         spec_dir = root / "assignments" / task.assignment_id

@@ -61,7 +61,7 @@ def test_a_checker_that_dies_withholds_every_score_and_says_why() -> None:
     for check in verdicts.checks:
         assert check.status == "grader_error"
         assert check.points == 0
-        assert "checker process stopped" in check.message
+        assert "checker process stopped (exit code 3)" in check.message
         assert "not your fault" in (check.hint or "")
 
 
