@@ -91,13 +91,12 @@ class Checker:
     to it through its standard input (pickled) and answers through its standard output."""
 
     def __init__(self) -> None:
-        environment = {**os.environ, "PYTHONPATH": _python_path()}
         self._process = subprocess.Popen(
             [sys.executable, "-c", _SERVE],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,  # TensorFlow's C++ start-up notices
-            env=environment,
+            env=checker_environment(),
         )
 
     def submit(self, spec: AssignmentSpec, submission: Submission) -> Future[Verdicts]:
@@ -134,10 +133,13 @@ class Checker:
                 outcome.set_exception(GraderError(f"the checks failed:\n{answer}"))
 
 
-def _python_path() -> str:
-    """The grader's own import path first, so the checker runs this very grader."""
+def checker_environment() -> dict[str, str]:
+    """The grader's environment, with this very grader first on the import path, and no GPU:
+    the checks' work is small, and TensorFlow takes a GPU's whole memory once it touches it,
+    which a kernel of a batch running beside may need."""
     inherited = os.environ.get("PYTHONPATH")
-    return os.pathsep.join([str(package_root()), *([inherited] if inherited else [])])
+    python_path = os.pathsep.join([str(package_root()), *([inherited] if inherited else [])])
+    return {**os.environ, "PYTHONPATH": python_path, "CUDA_VISIBLE_DEVICES": ""}
 
 
 def _exit(code: int) -> str:

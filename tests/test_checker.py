@@ -7,10 +7,12 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import make_submission
 
-from grader.checker import Checker, InProcess, judge, start_judge
+from grader.checker import Checker, InProcess, checker_environment, judge, start_judge
 from grader.checks.context import Submission
+from grader.kernel import package_root
 from grader.spec import find_assignment
 
 
@@ -67,3 +69,11 @@ def test_a_checker_that_dies_withholds_every_score_and_says_why() -> None:
 
 def test_where_keras_is_loaded_the_checks_run_in_this_process(keras: Any) -> None:
     assert isinstance(start_judge(), InProcess)
+
+
+def test_the_checker_runs_this_grader_on_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    environment = checker_environment()
+    assert environment["CUDA_VISIBLE_DEVICES"] == "", "the GPUs stay the kernels'"
+    assert environment["PYTHONPATH"].split(os.pathsep) == [str(package_root()), "/elsewhere"]
