@@ -147,10 +147,12 @@ def _exit(code: int) -> str:
 
 
 def serve() -> None:
-    """The checker's side: load Keras, then judge the submission the grader sends, once."""
+    """The checker's side: load Keras while waiting for the submission the grader sends, then
+    judge it, once. Keras loads on a thread of its own: checks that need no model (a notebook
+    of plain functions) do not wait for it, and those that do wait only for what is left."""
     answers = os.fdopen(os.dup(1), "wb")
     _to_null(1)  # anything the checks print must not garble the answer
-    import_keras()
+    threading.Thread(target=import_keras, daemon=True).start()
     try:
         spec, submission = pickle.load(sys.stdin.buffer)
     except EOFError:  # the grader needed no checks after all

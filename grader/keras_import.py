@@ -11,13 +11,21 @@ import functools
 import logging
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from types import ModuleType
 
+_importing = threading.Lock()  # the checker imports on a thread while its checks may ask
 
-@functools.cache
+
 def import_keras() -> ModuleType:
     """`import keras`, once, with descriptor 2 silenced for the duration."""
+    with _importing:
+        return _imported()
+
+
+@functools.cache
+def _imported() -> ModuleType:
     with _stderr_silenced():
         import keras
         import tensorflow as tf
