@@ -166,7 +166,9 @@ def write_fixture(folder: Path, seed: int, per_class: int) -> None:
             target = folder / subset / name
             target.mkdir(parents=True, exist_ok=True)
             for file_name in _file_names(rng, _NAMES[subset, name], count):
-                draws[name](rng, _sources()).save(target / file_name)
+                # Written for one run, read once: the fastest zlib level (still a PNG) saves
+                # two seconds of a self-check.
+                draws[name](rng, _sources()).save(target / file_name, compress_level=1)
 
 
 def _file_names(
