@@ -110,8 +110,8 @@ def grade_loaded(
     phases = _Phases(started)
     profile = spec.profiles[options.profile]
     isolation = choose_isolation(options.sandbox)
-    judge = start_judge()  # first: a checker process loads Keras while the notebook runs
     workspace = create_workspace(runs_dir() if isolation.sandboxed else None)
+    judge = start_judge()  # first: a checker process loads Keras while the notebook runs
     try:
         secret_seed = secrets.randbits(32)
         data = {

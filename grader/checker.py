@@ -63,8 +63,14 @@ class Judge(Protocol):
 
 
 def start_judge() -> Judge:
-    """A checker process started now, or this process when Keras is loaded here already."""
-    return InProcess() if "keras" in sys.modules else Checker()
+    """A checker process started now; this process when Keras is loaded here already, or
+    when no process can be started (the checks are then only slower)."""
+    if "keras" in sys.modules:
+        return InProcess()
+    try:
+        return Checker()
+    except OSError:
+        return InProcess()
 
 
 class InProcess:
