@@ -13,6 +13,7 @@ from conftest import make_submission
 from grader.checker import Checker, InProcess, checker_environment, judge, start_judge
 from grader.checks.context import Submission
 from grader.kernel import package_root
+from grader.outcomes import GraderError
 from grader.spec import find_assignment
 
 
@@ -65,6 +66,17 @@ def test_a_checker_that_dies_withholds_every_score_and_says_why() -> None:
         assert check.points == 0
         assert "checker process stopped (exit code 3)" in check.message
         assert "not your fault" in (check.hint or "")
+
+
+def test_checks_that_raise_in_the_checker_reach_the_grader_as_its_own_error() -> None:
+    spec = find_assignment("cifar10-cnn", [])
+    broken = Submission("not artifacts", (), {}, "quick")  # type: ignore[arg-type]
+    checker = Checker()  # a bug of ours, not the student's: the grader's own error
+    try:
+        with pytest.raises(GraderError, match=r"(?s)the checks failed:.*AttributeError"):
+            checker.submit(spec, broken).result(timeout=300)
+    finally:
+        checker.close()
 
 
 def test_where_keras_is_loaded_the_checks_run_in_this_process(keras: Any) -> None:
