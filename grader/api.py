@@ -111,7 +111,7 @@ def grade_loaded(
     profile = spec.profiles[options.profile]
     isolation = choose_isolation(options.sandbox)
     workspace = create_workspace(runs_dir() if isolation.sandboxed else None)
-    judge = start_judge()  # first: a checker process loads Keras while the notebook runs
+    judge = start_judge()  # before the data: a checker process loads Keras meanwhile
     try:
         secret_seed = secrets.randbits(32)
         data = {

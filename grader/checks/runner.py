@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from grader.checks.context import CheckContext, Submission
-from grader.checks.registry import JudgeFunction, Params, get_check
+from grader.checks.registry import CheckDef, JudgeFunction, Params, get_check
 from grader.outcomes import CheckFailed, CheckSkipped, SubmissionError
 from grader.results import CheckResult
 from grader.spec import AssignmentSpec, CheckSpec, StepSpec, is_whole_layer_list
@@ -38,8 +38,7 @@ def run_check(
     layers: list[dict[str, Any]] | None = None,
 ) -> CheckResult:
     """Run one check; `layers` (the step model's layer list) lets a renamed model be found."""
-    definition = get_check(check_spec.check)
-    assert definition is not None, "unknown checks are rejected when the spec loads"
+    definition = _definition(check_spec)
     ctx = CheckContext(submission, step.model, layers or _own_layers(step), check_id)
     base = _base(check_id, step, check_spec)
     params = check_spec.params(submission.profile)
@@ -63,16 +62,20 @@ def run_check(
     return judged(replace(measured, measurement=outcome), definition.judge, params, check_spec)
 
 
-def _base(check_id: str, step: StepSpec, check_spec: CheckSpec) -> Callable[..., CheckResult]:
-    """A result of this check, waiting for its verdict's fields."""
+def _definition(check_spec: CheckSpec) -> CheckDef:
     definition = get_check(check_spec.check)
     assert definition is not None, "unknown checks are rejected when the spec loads"
+    return definition
+
+
+def _base(check_id: str, step: StepSpec, check_spec: CheckSpec) -> Callable[..., CheckResult]:
+    """A result of this check, waiting for its verdict's fields."""
     return functools.partial(
         CheckResult,
         id=check_id,
         step=step.id,
         step_title=step.title,
-        title=check_spec.title or definition.title,
+        title=check_spec.title or _definition(check_spec).title,
         max_points=check_spec.points,
         required=check_spec.required,
         points=0.0,
