@@ -18,6 +18,7 @@ from grader.checker import start_judge
 from grader.checks.context import Submission
 from grader.checks.registry import HiddenCall
 from grader.collect import collect_source
+from grader.cores import share_cores
 from grader.datasets.placement import place_data
 from grader.execute import Budget, execute
 from grader.harness.flavour import LEGACY_ENVIRONMENT
@@ -320,10 +321,18 @@ def selftest(assignment_id: str, options: Options | None = None, jobs: int = 1) 
         results = [_selftest_run(spec_file, options, run) for run in runs]
     else:
         context = multiprocessing.get_context("spawn")  # TensorFlow does not survive fork
-        with ProcessPoolExecutor(jobs, mp_context=context, initializer=import_keras) as pool:
+        with ProcessPoolExecutor(
+            jobs, mp_context=context, initializer=_start_selftest_worker, initargs=(jobs,)
+        ) as pool:
             results = list(pool.map(functools.partial(_selftest_run, spec_file, options), runs))
     outcomes = tuple(MutantOutcome(m, r) for m, r in zip(spec.mutants, results[1:], strict=True))
     return SelftestResult(spec.id, results[0], outcomes)
+
+
+def _start_selftest_worker(jobs: int) -> None:
+    """A self-test worker takes its share of the cores, then loads Keras for its checks."""
+    share_cores(jobs)
+    import_keras()
 
 
 def _selftest_run(spec_file: Path, options: Options, mutant_id: str | None) -> GradeResult:

@@ -24,6 +24,7 @@ from typing import Any, Literal
 import psutil
 
 from grader import __version__, atomic
+from grader.cores import share_cores
 from grader.gpus import placement, take_device, visible_gpus
 from grader.hashing import digest
 from grader.keras_import import import_keras
@@ -134,10 +135,12 @@ def worker_progress(student: str) -> Progress:
     return ToQueue(student, _progress_queue) if _progress_queue is not None else Silent()
 
 
-def _start_worker(devices: Any, progress: Any) -> None:
-    """A worker takes its GPUs, then loads Keras once for the checks of all its students."""
+def _start_worker(devices: Any, progress: Any, jobs: int) -> None:
+    """A worker takes its GPUs and its share of the cores, then loads Keras once for the
+    checks of all its students."""
     global _progress_queue
     take_device(devices)
+    share_cores(jobs)
     _progress_queue = progress
     import_keras()
 
@@ -177,7 +180,7 @@ def _one_pool(
             max_workers=jobs,
             mp_context=context,
             initializer=_start_worker,
-            initargs=(devices, progress if watch else None),
+            initargs=(devices, progress if watch else None, jobs),
         ) as pool,
     ):
         running: dict[Future[Row], tuple[Submission, str]] = {

@@ -14,11 +14,12 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager, KernelManager
 
 import grader
+from grader.cores import THREAD_VARIABLES
 from grader.sandbox import Sandbox
 
 # Variables a sandboxed kernel keeps from the grader's environment; the rest (tokens, the
-# instructor's settings) stay outside.
-_PASSED = ("PATH", "LANG", "LC_ALL", "TZ", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS")
+# instructor's settings) stay outside. The thread counts are a worker's share of the cores.
+_PASSED = ("PATH", "LANG", "LC_ALL", "TZ", "CUDA_VISIBLE_DEVICES", *THREAD_VARIABLES)
 
 
 class GraderKernelManager(AsyncKernelManager):

@@ -17,6 +17,7 @@ from rich.console import Console
 
 from grader import api, batch, classroom, gpus, progress
 from grader.batch import Row, Submission
+from grader.cores import THREAD_VARIABLES, threads_per_run
 from grader.report import gradebook
 from grader.sandbox import bubblewrap_problem
 from grader.spec import find_assignment
@@ -193,6 +194,22 @@ def test_each_local_worker_sees_its_own_gpu(
     batch.run_pool(pending, seen_devices, 2, lambda s, k, row: rows.append(row))
     devices = dict(row.message.split(":") for row in rows)  # worker process → its GPUs
     assert sorted(devices.values()) == ["0", "1"]
+
+
+def seen_threads(submission: Submission) -> Row:
+    """Grades nothing; says how many threads its worker's TensorFlow and kernels may use."""
+    seen = os.environ.get("TF_NUM_INTRAOP_THREADS", "unset")
+    return Row(submission.student, "", "graded", 1.0, 1.0, seen)
+
+
+def test_workers_share_the_cores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two workers on this machine: each takes half of the cores for its kernels."""
+    for name in THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    pending = [(Submission(f"s{n}", tmp_path / f"s{n}.ipynb"), f"k{n}") for n in range(2)]
+    rows: list[Row] = []
+    batch.run_pool(pending, seen_threads, 2, lambda s, k, row: rows.append(row))
+    assert {row.message for row in rows} == {str(threads_per_run(2))}
 
 
 def test_the_report_names_each_gpu_with_its_peak_memory() -> None:
