@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from grader.datasets.base import Split, Splits
+from grader.datasets.fixture_cache import cached_arrays, cached_tree
 from grader.outcomes import UsageError
 from grader.results import DataSource
 from grader.spec import DataChoice, DataSizes
@@ -94,9 +95,19 @@ def prepare(
 def _fixture(name: str, module: DatasetModule, sizes: DataSizes, secret_seed: int) -> PreparedData:
     n_train = sizes.train or _FIXTURE_DEFAULTS[0]
     n_test = sizes.test or _FIXTURE_DEFAULTS[1]
-    served = module.make_fixture(PUBLIC_SEED, n_train, n_test)
+    served = _public_fixture(name, module, n_train, n_test)
     holdout = module.make_fixture(secret_seed, len(module.CLASS_NAMES), sizes.holdout).test
     return PreparedData(name, served, holdout, "fixture", module.CLASS_NAMES)
+
+
+def _public_fixture(name: str, module: DatasetModule, n_train: int, n_test: int) -> Splits:
+    """What every run serves alike (the public seed): drawn once, then read from the cache."""
+    kept = cached_arrays(
+        f"{name}-served",
+        (PUBLIC_SEED, n_train, n_test),
+        lambda: module.make_fixture(PUBLIC_SEED, n_train, n_test).as_arrays(),
+    )
+    return Splits.from_arrays(kept)
 
 
 def _from_real(
@@ -114,6 +125,17 @@ def _from_real(
     return PreparedData(name, Splits(train, test), holdout, source, module.CLASS_NAMES)
 
 
+def _public_tree(name: str, module: Any, per_class: int) -> Path:
+    """The served fixture tree and its archives (the public seed): drawn once, then copied
+    from the cache."""
+
+    def write(folder: Path) -> None:
+        module.write_fixture(folder, PUBLIC_SEED, per_class)
+        module.write_archives(folder)
+
+    return cached_tree(f"{name}-served", (PUBLIC_SEED, per_class), write)
+
+
 def _subsample(split: Split, size: int | None, rng: np.random.Generator) -> Split:
     if size is None or size >= len(split):
         return split
@@ -126,13 +148,7 @@ def write_served(data: PreparedData, folder: Path) -> Path:
     path = folder / f"{data.name}.npz"
     served = data.served
     assert served is not None, "folder datasets are placed as files, not served as arrays"
-    np.savez(
-        path,
-        x_train=served.train.x,
-        y_train=served.train.y,
-        x_test=served.test.x,
-        y_test=served.test.y,
-    )
+    np.savez(path, **served.as_arrays())
     return path
 
 
@@ -162,14 +178,14 @@ def prepare_tree(
             "Hint: pass --data-dir, or --data fixture to grade offline."
         )
     if real is None:
-        module.write_fixture(served, PUBLIC_SEED, sizes.train or 100)
+        shutil.copytree(_public_tree(name, module, sizes.train or 100), served, dirs_exist_ok=True)
         module.write_fixture(held, secret_seed, sizes.holdout)
         source: DataSource = "fixture"
     else:
         module.write_subsample(real, served, sizes.train, PUBLIC_SEED)
         module.write_subsample(real, held, sizes.holdout, secret_seed, avoid=served)
+        module.write_archives(served)
         source = "real" if sizes.train is None else "subsampled"
-    module.write_archives(served)
     holdout = module.holdout_arrays(held, secret_seed, sizes.holdout)
     shutil.rmtree(held, ignore_errors=True)
     return PreparedData(name, None, holdout, source, module.CLASS_FOLDERS, files=served)

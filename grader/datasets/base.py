@@ -27,3 +27,17 @@ class Splits:
 
     train: Split
     test: Split
+
+    def as_arrays(self) -> dict[str, np.ndarray]:
+        """Named as `keras.datasets.*.load_data` files name them."""
+        return {
+            "x_train": self.train.x,
+            "y_train": self.train.y,
+            "x_test": self.test.x,
+            "y_test": self.test.y,
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Splits:
+        train = Split(arrays["x_train"], arrays["y_train"])
+        return cls(train, Split(arrays["x_test"], arrays["y_test"]))

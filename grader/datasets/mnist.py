@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from grader.datasets.base import Split, Splits
+from grader.datasets.fixture_cache import cached_arrays
 
 CLASS_NAMES = tuple(str(digit) for digit in range(10))
 FILE = "mnist.npz"
@@ -39,6 +40,11 @@ def make_fixture(seed: int, n_train: int, n_test: int) -> Splits:
 @cache
 def _scans() -> tuple[Split, Split]:
     """The bundled scans enlarged to MNIST's layout, split in two halves by scan."""
+    halves = Splits.from_arrays(cached_arrays("mnist-scans", (), _enlarged_scans))
+    return halves.train, halves.test
+
+
+def _enlarged_scans() -> dict[str, np.ndarray]:
     from skimage.transform import resize
     from sklearn.datasets import load_digits
 
@@ -49,7 +55,8 @@ def _scans() -> tuple[Split, Split]:
     frames[:, margin : margin + _DIGIT, margin : margin + _DIGIT] = big
     half = len(frames) // 2
     labels = digits.target.astype("uint8")
-    return Split(frames[:half], labels[:half]), Split(frames[half:], labels[half:])
+    halves = Splits(Split(frames[:half], labels[:half]), Split(frames[half:], labels[half:]))
+    return halves.as_arrays()
 
 
 def _sample(rng: np.random.Generator, scans: Split, n: int) -> Split:

@@ -26,6 +26,7 @@ import h5py
 import numpy as np
 
 from grader.datasets import PUBLIC_SEED
+from grader.datasets.fixture_cache import cache_dir
 from grader.keras_import import import_keras
 from grader.outcomes import GraderError, UsageError
 from grader.results import DataSource
@@ -82,12 +83,6 @@ def keras_models_dir() -> Path:
     """Where `get_file(..., cache_subdir="models")` keeps weights, as both Kerases resolve it."""
     home = os.environ.get("KERAS_HOME") or str(Path.home() / ".keras")
     return Path(home).expanduser() / "models"
-
-
-def cache_dir() -> Path:
-    """The grader's cache: `$GRADER_CACHE`, else `~/.cache/grader`."""
-    configured = os.environ.get("GRADER_CACHE")
-    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "grader"
 
 
 def fixture_file(weights: Weights, seed: int = PUBLIC_SEED) -> Path:

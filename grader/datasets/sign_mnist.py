@@ -16,6 +16,7 @@ from typing import TextIO
 import numpy as np
 
 from grader.datasets.base import Split, Splits
+from grader.datasets.fixture_cache import cached_arrays
 from grader.outcomes import UsageError
 
 # One name per letter A..Y, indexed by label. The real data never has 9 (J) nor 25 (Z): both
@@ -149,17 +150,22 @@ def make_fixture(seed: int, n_train: int, n_test: int) -> Splits:
 @lru_cache(maxsize=1)
 def _digit_pools() -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
     """Per digit, the 8x8 scans (0..1) of the first and of the second half of the set."""
+    kept = cached_arrays("sign-mnist-digit-pools", (), _split_scans)
+    return tuple(kept[f"first{d}"] for d in range(10)), tuple(kept[f"second{d}"] for d in range(10))
+
+
+def _split_scans() -> dict[str, np.ndarray]:
     from sklearn.datasets import load_digits  # imported late: the real data does not need it
 
     digits = load_digits()
     images = digits.images / 16.0
-    halves: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
+    halves = {}
     for digit in range(10):
         scans = images[digits.target == digit]
         middle = len(scans) // 2
-        halves[0].append(scans[:middle])
-        halves[1].append(scans[middle:])
-    return tuple(halves[0]), tuple(halves[1])
+        halves[f"first{digit}"] = scans[:middle]
+        halves[f"second{digit}"] = scans[middle:]
+    return halves
 
 
 def _sample(rng: np.random.Generator, n: int, pool: tuple[np.ndarray, ...]) -> Split:

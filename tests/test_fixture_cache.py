@@ -1,0 +1,116 @@
+"""Fixtures drawn from the public seed are built once, kept on disk and copied to each run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader.datasets import PUBLIC_SEED, fixture_cache, petimages, prepare, sign_mnist
+from grader.datasets.fixture_cache import cached_arrays, cached_tree
+from grader.spec import DataSizes
+from grader.workspace import create_workspace
+
+
+@pytest.fixture(autouse=True)
+def empty_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("GRADER_CACHE", str(folder))
+    return folder
+
+
+class Counting:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self) -> dict[str, np.ndarray]:
+        self.calls += 1
+        return {"x": np.arange(6).reshape(2, 3)}
+
+
+def test_arrays_are_built_once_then_read_from_disk() -> None:
+    build = Counting()
+    first = cached_arrays("numbers", (1, 2), build)
+    again = cached_arrays("numbers", (1, 2), build)
+    assert build.calls == 1
+    np.testing.assert_array_equal(again["x"], first["x"])
+
+
+def test_other_parameters_make_another_entry() -> None:
+    build = Counting()
+    cached_arrays("numbers", (1, 2), build)
+    cached_arrays("numbers", (1, 3), build)
+    assert build.calls == 2
+
+
+def test_an_unreadable_entry_is_built_again(empty_cache: Path) -> None:
+    build = Counting()
+    cached_arrays("numbers", (), build)
+    (entry,) = (empty_cache / "fixtures").glob("numbers-*.npz")
+    entry.write_bytes(b"half of a file")
+    assert cached_arrays("numbers", (), build)["x"].shape == (2, 3)
+    assert build.calls == 2
+
+
+def test_changed_drawing_code_makes_another_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The entry's name hashes the dataset code and library versions: an entry drawn by older
+    code is never served."""
+    build = Counting()
+    cached_arrays("numbers", (), build)
+    monkeypatch.setattr(fixture_cache, "_drawing_code", lambda: "other code")
+    cached_arrays("numbers", (), build)
+    assert build.calls == 2
+
+
+def test_a_tree_is_written_once(empty_cache: Path) -> None:
+    written: list[Path] = []
+
+    def write(folder: Path) -> None:
+        written.append(folder)
+        (folder / "a.txt").write_text("a")
+
+    first = cached_tree("tree", (), write)
+    assert cached_tree("tree", (), write) == first and len(written) == 1
+    assert (first / "a.txt").read_text() == "a"
+    assert [p.name for p in (empty_cache / "fixtures").iterdir()] == [first.name]  # no leftovers
+
+
+def test_served_arrays_from_the_cache_are_the_fixture_itself() -> None:
+    workspace = create_workspace()
+    try:
+        sizes = DataSizes(train=48, test=24, holdout=24)
+        runs = [
+            prepare(
+                "sign_mnist",
+                sizes,
+                "fixture",
+                None,
+                seed,
+                workspace.data_dir,
+                workspace.private_dir,
+            )
+            for seed in (1, 2)
+        ]
+    finally:
+        workspace.remove()
+    drawn = sign_mnist.make_fixture(PUBLIC_SEED, 48, 24)
+    for run in runs:
+        assert run.served is not None
+        np.testing.assert_array_equal(run.served.train.x, drawn.train.x)
+        np.testing.assert_array_equal(run.served.test.y, drawn.test.y)
+    assert runs[0].holdout is not None and runs[1].holdout is not None
+    assert not np.array_equal(runs[0].holdout.x, runs[1].holdout.x)  # each run's secret seed
+
+
+def test_a_run_that_writes_into_its_data_leaves_the_cache_alone(tmp_path: Path) -> None:
+    """Each run gets a copy of the kept tree: the next run sees the fixture as drawn."""
+    trees = []
+    for run in ("first", "second"):
+        served, private = tmp_path / run / "served", tmp_path / run / "private"
+        prepare("petimages", DataSizes(train=4, holdout=4), "fixture", None, 7, served, private)
+        trees.append(served / "petimages")
+    photo = next((trees[0] / petimages.ROOT / "Cat").glob("*.jpg"))
+    photo.write_bytes(b"overwritten by the notebook")
+    twin = trees[1] / photo.relative_to(trees[0])
+    assert twin.read_bytes()[:2] == b"\xff\xd8"  # still a JPEG
