@@ -19,6 +19,7 @@ from grader.checks.context import Submission
 from grader.checks.registry import HiddenCall
 from grader.collect import collect_source
 from grader.cores import share_cores
+from grader.datasets.holdouts import Holdouts
 from grader.datasets.placement import place_data
 from grader.execute import Budget, execute
 from grader.harness.flavour import LEGACY_ENVIRONMENT
@@ -109,24 +110,13 @@ def grade_loaded(
 ) -> GradeResult:
     started = time.perf_counter()
     phases = _Phases(started)
-    profile = spec.profiles[options.profile]
     isolation = choose_isolation(options.sandbox)
     workspace = create_workspace(runs_dir() if isolation.sandboxed else None)
     judge = start_judge()  # before the data: a checker process loads Keras meanwhile
+    holdouts: Holdouts | None = None
     try:
         secret_seed = secrets.randbits(32)
-        data = {
-            ds: datasets.prepare(
-                ds,
-                profile.sizes.get(ds, datasets.DataSizes()),
-                options.data,
-                options.data_dir,
-                secret_seed,
-                workspace.data_dir,
-                workspace.private_dir,
-            )
-            for ds in spec.datasets
-        }
+        data, holdouts = _served_data(spec, options, workspace, secret_seed)
         prepared = prepared_notebook(notebook, spec, options, workspace, data, isolation)
         phases.lap("data")
         budget = _budget(options, spec)
@@ -156,6 +146,7 @@ def grade_loaded(
         phases.lap("notebook")
         artifacts = read_artifacts(workspace.artifacts_dir)
         problems = _no_code(run.cells) + run.problems
+        data = holdouts.attach(data)
         submission = Submission(artifacts, run.cells, data, options.profile, problems, hidden)
         judging = judge.submit(spec, submission)
         if options.html and artifacts:
@@ -164,6 +155,8 @@ def grade_loaded(
         phases.lap("checks")
     finally:
         judge.close()
+        if holdouts is not None:
+            holdouts.close()
         workspace.remove()
     environment = artifacts.environment if artifacts else {}
     return GradeResult(
@@ -185,6 +178,28 @@ def grade_loaded(
         isolation=isolation.detail,
         phases=phases.seconds,
     )
+
+
+def _served_data(
+    spec: AssignmentSpec, options: Options, workspace: Workspace, secret_seed: int
+) -> tuple[dict[str, datasets.PreparedData], Holdouts]:
+    """Each dataset's served part, made now; the held-out parts, drawn while the notebook
+    runs."""
+    profile = spec.profiles[options.profile]
+    data: dict[str, datasets.PreparedData] = {}
+    draws: dict[str, datasets.HoldoutDraw] = {}
+    for name in spec.datasets:
+        sizes = profile.sizes.get(name, datasets.DataSizes())
+        data[name], draws[name] = datasets.prepare_served(
+            name,
+            sizes,
+            options.data,
+            options.data_dir,
+            secret_seed,
+            workspace.data_dir,
+            workspace.private_dir,
+        )
+    return data, Holdouts(draws)
 
 
 class _Phases:

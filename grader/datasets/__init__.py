@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import importlib
 import shutil
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -62,6 +63,11 @@ def dataset_module(name: str) -> DatasetModule:
         raise UsageError(f"unknown dataset {name!r}") from None
 
 
+# The held-out part of a dataset, drawn when called: the grader calls it on a thread while
+# the notebook runs (see `holdouts`). It never reads what the kernel can change.
+HoldoutDraw = Callable[[], Split | None]
+
+
 def prepare(
     name: str,
     sizes: DataSizes,
@@ -71,14 +77,29 @@ def prepare(
     scratch: Path,
     private: Path,
 ) -> PreparedData:
-    """Choose the source by `choice` and cut the served and held-out parts; folder datasets
-    are written under `scratch` (served) and `private` (never shown to the kernel)."""
+    """The served and the held-out parts together (see `prepare_served`)."""
+    served, draw = prepare_served(name, sizes, choice, data_dir, secret_seed, scratch, private)
+    return replace(served, holdout=draw())
+
+
+def prepare_served(
+    name: str,
+    sizes: DataSizes,
+    choice: DataChoice,
+    data_dir: Path | None,
+    secret_seed: int,
+    scratch: Path,
+    private: Path,
+) -> tuple[PreparedData, HoldoutDraw]:
+    """Choose the source by `choice` and cut the served part now, the held-out part when the
+    returned function is called; folder datasets are written under `scratch` (served) and
+    `private` (never shown to the kernel)."""
     module = dataset_module(name)
     if hasattr(module, "write_resource"):  # e.g. pretrained weights: files, nothing held out
         folder = scratch / name
         folder.mkdir(parents=True, exist_ok=True)
         source = module.write_resource(folder, data_dir, choice)
-        return PreparedData(name, None, None, source, (), files=folder)
+        return PreparedData(name, None, None, source, (), files=folder), lambda: None
     if hasattr(module, "write_fixture"):
         return prepare_tree(name, module, sizes, choice, data_dir, secret_seed, scratch, private)
     real = None if choice == "fixture" else module.load_real(data_dir)
@@ -89,15 +110,21 @@ def prepare(
         )
     if real is None:
         return _fixture(name, module, sizes, secret_seed)
-    return _from_real(name, module, real, sizes, secret_seed)
+    prepared = _from_real(name, module, real, sizes, secret_seed)  # cheap: all of it now
+    return replace(prepared, holdout=None), lambda: prepared.holdout
 
 
-def _fixture(name: str, module: DatasetModule, sizes: DataSizes, secret_seed: int) -> PreparedData:
+def _fixture(
+    name: str, module: DatasetModule, sizes: DataSizes, secret_seed: int
+) -> tuple[PreparedData, HoldoutDraw]:
     n_train = sizes.train or _FIXTURE_DEFAULTS[0]
     n_test = sizes.test or _FIXTURE_DEFAULTS[1]
     served = _public_fixture(name, module, n_train, n_test)
-    holdout = module.make_fixture(secret_seed, len(module.CLASS_NAMES), sizes.holdout).test
-    return PreparedData(name, served, holdout, "fixture", module.CLASS_NAMES)
+
+    def draw() -> Split:
+        return module.make_fixture(secret_seed, len(module.CLASS_NAMES), sizes.holdout).test
+
+    return PreparedData(name, served, None, "fixture", module.CLASS_NAMES), draw
 
 
 def _public_fixture(name: str, module: DatasetModule, n_train: int, n_test: int) -> Splits:
@@ -161,7 +188,7 @@ def prepare_tree(
     secret_seed: int,
     scratch: Path,
     private: Path,
-) -> PreparedData:
+) -> tuple[PreparedData, HoldoutDraw]:
     """A dataset published as a folder of image files (cats vs dogs, horses or humans).
 
     The served tree has `sizes.train` images per class (None: all). The grader's held-out
@@ -179,13 +206,19 @@ def prepare_tree(
         )
     if real is None:
         shutil.copytree(_public_tree(name, module, sizes.train or 100), served, dirs_exist_ok=True)
-        module.write_fixture(held, secret_seed, sizes.holdout)
         source: DataSource = "fixture"
-    else:
+    else:  # the held-out sample avoids the served files: chosen now, before the kernel runs
         module.write_subsample(real, served, sizes.train, PUBLIC_SEED)
         module.write_subsample(real, held, sizes.holdout, secret_seed, avoid=served)
         module.write_archives(served)
         source = "real" if sizes.train is None else "subsampled"
-    holdout = module.holdout_arrays(held, secret_seed, sizes.holdout)
-    shutil.rmtree(held, ignore_errors=True)
-    return PreparedData(name, None, holdout, source, module.CLASS_FOLDERS, files=served)
+
+    def draw() -> Split:
+        if real is None:
+            module.write_fixture(held, secret_seed, sizes.holdout)
+        try:
+            return module.holdout_arrays(held, secret_seed, sizes.holdout)
+        finally:
+            shutil.rmtree(held, ignore_errors=True)
+
+    return PreparedData(name, None, None, source, module.CLASS_FOLDERS, files=served), draw
