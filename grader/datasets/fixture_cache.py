@@ -8,7 +8,8 @@ images come from each run's secret seed and are drawn fresh every time.
 An entry's name carries a hash of the dataset code and of the libraries that draw it, so a
 change to either makes a new entry instead of serving a stale one. Entries are written to a
 temporary name and renamed: a run killed mid-write, or two runs building the same entry,
-never leave half of one. An entry that cannot be read is built again.
+never leave half of one. An entry that cannot be read is built again. Entries of older code
+are left in place (a few MB each); deleting the folder is always safe.
 """
 
 from __future__ import annotations
