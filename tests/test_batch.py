@@ -203,13 +203,14 @@ def seen_threads(submission: Submission) -> Row:
 
 
 def test_workers_share_the_cores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two workers on this machine: each takes half of the cores for its kernels."""
+    """More workers than cores: each sets its share for its kernels."""
     for name in THREAD_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+    jobs = 2 * (os.cpu_count() or 1) + 1
     pending = [(Submission(f"s{n}", tmp_path / f"s{n}.ipynb"), f"k{n}") for n in range(2)]
     rows: list[Row] = []
-    batch.run_pool(pending, seen_threads, 2, lambda s, k, row: rows.append(row))
-    assert {row.message for row in rows} == {str(threads_per_run(2))}
+    batch.run_pool(pending, seen_threads, jobs, lambda s, k, row: rows.append(row))
+    assert {row.message for row in rows} == {str(threads_per_run(jobs))} == {"1"}
 
 
 def test_the_report_names_each_gpu_with_its_peak_memory() -> None:

@@ -13,9 +13,10 @@ from grader.kernel import kernel_environment
 
 
 @pytest.mark.parametrize(
-    ("runs", "available", "expected"), [(1, 2, 2), (2, 2, 1), (3, 2, 1), (2, 8, 4), (3, 8, 2)]
+    ("runs", "available", "expected"),
+    [(1, 2, 2), (2, 2, 2), (3, 2, 1), (4, 2, 1), (8, 32, 8), (3, 8, 5), (1, 8, 8)],
 )
-def test_each_run_gets_an_equal_share_and_at_least_one_thread(
+def test_each_run_gets_twice_its_share_within_the_machine(
     runs: int, available: int, expected: int
 ) -> None:
     assert threads_per_run(runs, available) == expected
@@ -29,25 +30,30 @@ def no_thread_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("no_thread_settings")
 def test_a_worker_among_several_sets_its_share(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cores.os, "cpu_count", lambda: 4)
-    share_cores(2)
+    monkeypatch.setattr(cores.os, "cpu_count", lambda: 8)
+    share_cores(4)
     assert {name: os.environ[name] for name in THREAD_VARIABLES} == dict.fromkeys(
-        THREAD_VARIABLES, "2"
+        THREAD_VARIABLES, "4"
     )
 
 
 @pytest.mark.usefixtures("no_thread_settings")
-def test_one_run_alone_keeps_tensorflows_default() -> None:
-    share_cores(1)
+@pytest.mark.parametrize("runs", [1, 2])
+def test_a_share_of_all_cores_keeps_tensorflows_default(
+    runs: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cores.os, "cpu_count", lambda: 2)
+    share_cores(runs)
     assert not any(name in os.environ for name in THREAD_VARIABLES)
 
 
 @pytest.mark.usefixtures("no_thread_settings")
 def test_a_thread_count_the_user_set_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cores.os, "cpu_count", lambda: 2)
     monkeypatch.setenv("OMP_NUM_THREADS", "6")
     share_cores(3)
     assert os.environ["OMP_NUM_THREADS"] == "6"
-    assert os.environ["TF_NUM_INTRAOP_THREADS"] == str(threads_per_run(3))
+    assert os.environ["TF_NUM_INTRAOP_THREADS"] == "1"
 
 
 def test_a_sandboxed_kernel_keeps_its_workers_share(
