@@ -31,8 +31,8 @@ def run(path: Path) -> None:
     profile = spec.profiles[options.profile]
     workspace = create_workspace()
     try:
-        data = {
-            name: datasets.prepare(
+        data = {  # the served part only: the held-out data is the grader's own work
+            name: datasets.prepare_served(
                 name,
                 profile.sizes.get(name, datasets.DataSizes()),
                 options.data,
@@ -40,7 +40,7 @@ def run(path: Path) -> None:
                 secrets.randbits(32),
                 workspace.data_dir,
                 workspace.private_dir,
-            )
+            )[0]
             for name in spec.datasets
         }
         unsandboxed = Isolation(False, "benchmark baseline")

@@ -12,7 +12,7 @@ import numpy as np
 
 from grader.checks.context import Submission
 from grader.checks.losses import loss_of
-from grader.datasets import PreparedData, prepare
+from grader.datasets import PreparedData, prepare_served, with_holdout
 from grader.datasets.placement import COURSE_FILES, place_data
 from grader.notebook import graded_functions, relocated
 from grader.spec import DataSizes
@@ -62,7 +62,8 @@ def test_workspace_paths_resolve_like_the_notebook_expects() -> None:
 
 
 def _prepared(name: str, workspace: Any, sizes: DataSizes) -> PreparedData:
-    return prepare(name, sizes, "fixture", None, 1234, workspace.data_dir, workspace.private_dir)
+    scratch, private = workspace.data_dir, workspace.private_dir
+    return with_holdout(prepare_served(name, sizes, "fixture", None, 1234, scratch, private))
 
 
 def test_csv_data_is_placed_and_its_drive_ids_served() -> None:

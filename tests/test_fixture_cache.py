@@ -7,7 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.datasets import PUBLIC_SEED, fixture_cache, petimages, prepare, sign_mnist
+from grader.datasets import (
+    PUBLIC_SEED,
+    fixture_cache,
+    petimages,
+    prepare_served,
+    sign_mnist,
+    with_holdout,
+)
 from grader.datasets.fixture_cache import cached_arrays, cached_tree
 from grader.spec import DataSizes
 from grader.workspace import create_workspace
@@ -80,18 +87,12 @@ def test_served_arrays_from_the_cache_are_the_fixture_itself() -> None:
     workspace = create_workspace()
     try:
         sizes = DataSizes(train=48, test=24, holdout=24)
-        runs = [
-            prepare(
-                "sign_mnist",
-                sizes,
-                "fixture",
-                None,
-                seed,
-                workspace.data_dir,
-                workspace.private_dir,
-            )
+        scratch, private = workspace.data_dir, workspace.private_dir
+        parts = [
+            prepare_served("sign_mnist", sizes, "fixture", None, seed, scratch, private)
             for seed in (1, 2)
         ]
+        runs = [with_holdout(part) for part in parts]
     finally:
         workspace.remove()
     drawn = sign_mnist.make_fixture(PUBLIC_SEED, 48, 24)
@@ -108,7 +109,8 @@ def test_a_run_that_writes_into_its_data_leaves_the_cache_alone(tmp_path: Path) 
     trees = []
     for run in ("first", "second"):
         served, private = tmp_path / run / "served", tmp_path / run / "private"
-        prepare("petimages", DataSizes(train=4, holdout=4), "fixture", None, 7, served, private)
+        sizes = DataSizes(train=4, holdout=4)
+        prepare_served("petimages", sizes, "fixture", None, 7, served, private)
         trees.append(served / "petimages")
     photo = next((trees[0] / petimages.ROOT / "Cat").glob("*.jpg"))
     photo.write_bytes(b"overwritten by the notebook")

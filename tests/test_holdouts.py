@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.datasets import PreparedData, petimages, prepare, prepare_served
+from grader.datasets import PreparedData, petimages, prepare_served, with_holdout
 from grader.datasets.base import Split
 from grader.datasets.holdouts import Holdouts
 from grader.spec import DataSizes
@@ -49,7 +49,9 @@ def test_a_fixture_tree_is_held_out_later_and_leaves_no_files(tmp_path: Path) ->
     held = draw()
     assert held is not None and len(held) == 6 and set(held.y.tolist()) == {0, 1}
     assert not any(private.iterdir())  # the held-out files were decoded, then removed
-    again = prepare("petimages", sizes, "fixture", None, 5, tmp_path / "s2", tmp_path / "p2")
+    again = with_holdout(
+        prepare_served("petimages", sizes, "fixture", None, 5, tmp_path / "s2", tmp_path / "p2")
+    )
     assert again.holdout is not None
     np.testing.assert_array_equal(again.holdout.x, held.x)  # the same secret seed
 

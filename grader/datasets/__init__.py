@@ -68,17 +68,10 @@ def dataset_module(name: str) -> DatasetModule:
 HoldoutDraw = Callable[[], Split | None]
 
 
-def prepare(
-    name: str,
-    sizes: DataSizes,
-    choice: DataChoice,
-    data_dir: Path | None,
-    secret_seed: int,
-    scratch: Path,
-    private: Path,
-) -> PreparedData:
-    """The served and the held-out parts together (see `prepare_served`)."""
-    served, draw = prepare_served(name, sizes, choice, data_dir, secret_seed, scratch, private)
+def with_holdout(prepared: tuple[PreparedData, HoldoutDraw]) -> PreparedData:
+    """The served and the held-out parts together, the held-out drawn now:
+    `with_holdout(prepare_served(...))`."""
+    served, draw = prepared
     return replace(served, holdout=draw())
 
 
