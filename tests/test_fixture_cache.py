@@ -70,6 +70,15 @@ def test_changed_drawing_code_makes_another_entry(monkeypatch: pytest.MonkeyPatc
     assert build.calls == 2
 
 
+def test_a_cache_that_cannot_be_written_still_gives_the_arrays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocked = tmp_path / "not a folder"
+    blocked.write_text("a file where the cache should be")
+    monkeypatch.setenv("GRADER_CACHE", str(blocked))
+    assert cached_arrays("numbers", (), Counting())["x"].shape == (2, 3)
+
+
 def test_a_tree_is_written_once(empty_cache: Path) -> None:
     written: list[Path] = []
 

@@ -14,6 +14,7 @@ are left in place (a few MB each); deleting the folder is always safe.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -48,6 +49,12 @@ def cached_arrays(name: str, parts: tuple[object, ...], build: Callable[[], Arra
     except (OSError, ValueError, EOFError, zipfile.BadZipFile):
         pass  # not built yet, or unreadable: build it (again)
     arrays = build()
+    with contextlib.suppress(OSError):  # a cache that cannot be written: the run has its data
+        _keep(arrays, path)
+    return arrays
+
+
+def _keep(arrays: Arrays, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".npz")
     try:
@@ -57,7 +64,6 @@ def cached_arrays(name: str, parts: tuple[object, ...], build: Callable[[], Arra
         os.replace(temporary, path)
     finally:
         Path(temporary).unlink(missing_ok=True)
-    return arrays
 
 
 def cached_tree(name: str, parts: tuple[object, ...], write: Callable[[Path], None]) -> Path:
