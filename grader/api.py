@@ -38,7 +38,14 @@ from grader.progress import Progress
 from grader.report import gradescope, junit, plots, step_summary
 from grader.results import CellResult, DataSource, GradeResult
 from grader.sandbox import Isolation, Sandbox, choose_isolation, hidden_paths, python_folders
-from grader.selftest import MutantOutcome, SelftestResult, mutated
+from grader.selftest import (
+    MutantOutcome,
+    SelftestResult,
+    build_only,
+    is_build_only,
+    mutated,
+    training_checks,
+)
 from grader.spec import (
     SPEC_FILE,
     AssignmentSpec,
@@ -340,7 +347,11 @@ def selftest(assignment_id: str, options: Options | None = None, jobs: int = 1) 
             jobs, mp_context=context, initializer=_start_selftest_worker, initargs=(jobs,)
         ) as pool:
             results = list(pool.map(functools.partial(_selftest_run, spec_file, options), runs))
-    outcomes = tuple(MutantOutcome(m, r) for m, r in zip(spec.mutants, results[1:], strict=True))
+    training = training_checks(spec)
+    outcomes = tuple(
+        MutantOutcome(m, r, frozenset() if not is_build_only(spec, m) else training)
+        for m, r in zip(spec.mutants, results[1:], strict=True)
+    )
     return SelftestResult(spec.id, results[0], outcomes)
 
 
@@ -357,6 +368,8 @@ def _selftest_run(spec_file: Path, options: Options, mutant_id: str | None) -> G
     if mutant_id is None:
         return grade_loaded(reference, spec.reference.name, spec, options)
     mutant = next(m for m in spec.mutants if m.id == mutant_id)
+    if is_build_only(spec, mutant):
+        spec = build_only(spec, options.profile)
     return grade_loaded(mutated(reference, mutant, spec), f"mutant {mutant.id}", spec, options)
 
 

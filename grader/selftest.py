@@ -7,15 +7,23 @@ from dataclasses import dataclass
 import nbformat
 from nbformat import NotebookNode
 
+from grader.checks.registry import get_check
 from grader.outcomes import SpecError
 from grader.results import GradeResult
-from grader.spec import AssignmentSpec, MutantSpec
+from grader.spec import AssignmentSpec, MutantSpec, ProfileName, SizeBudget
+
+# A build-only run cuts every `fit` to one epoch on this many samples (one batch).
+BUILD_ONLY_SAMPLES = 32
 
 
 @dataclass(frozen=True)
 class MutantOutcome:
+    """A mutant's run. `unmeasured`: checks whose verdicts the run could not give (those
+    reading training, when the run was build-only); they are not counted as collateral."""
+
     mutant: MutantSpec
     result: GradeResult
+    unmeasured: frozenset[str] = frozenset()
 
     @property
     def failed_checks(self) -> set[str]:
@@ -28,7 +36,7 @@ class MutantOutcome:
 
     @property
     def collateral(self) -> list[str]:
-        return sorted(self.failed_checks - set(self.mutant.catches))
+        return sorted(self.failed_checks - set(self.mutant.catches) - self.unmeasured)
 
 
 @dataclass(frozen=True)
@@ -59,3 +67,27 @@ def mutated(reference: NotebookNode, mutant: MutantSpec, spec: AssignmentSpec) -
             )
         hits[0].source = hits[0].source.replace(replacement.old, replacement.new)
     return notebook
+
+
+def training_checks(spec: AssignmentSpec) -> frozenset[str]:
+    """The ids of the checks whose verdicts depend on how far training went."""
+    return frozenset(
+        check_id
+        for check_id, _, check_spec in spec.iter_checks()
+        if (definition := get_check(check_spec.check)) is not None and definition.reads_training
+    )
+
+
+def is_build_only(spec: AssignmentSpec, mutant: MutantSpec) -> bool:
+    """Whether the mutant can be proven caught without training: none of the checks it
+    names reads training, so a run whose fits stop after one batch gives their verdicts."""
+    return not set(mutant.catches) & training_checks(spec)
+
+
+def build_only(spec: AssignmentSpec, profile: ProfileName) -> AssignmentSpec:
+    """The spec with the profile's training cut to one epoch of one batch per `fit`: the
+    notebook still builds, compiles and fits every model, the harness still records each
+    fit, but the run is spared most of its training."""
+    one_batch = SizeBudget(min_params=0, max_epochs=1, max_samples=BUILD_ONLY_SAMPLES)
+    cut = spec.profiles[profile].model_copy(update={"max_epochs": 1, "budget_by_size": [one_batch]})
+    return spec.model_copy(update={"profiles": {**spec.profiles, profile: cut}})

@@ -7,7 +7,7 @@ import pytest
 from grader import api
 from grader.notebook import read_notebook
 from grader.outcomes import SpecError
-from grader.selftest import SelftestResult, mutated
+from grader.selftest import BUILD_ONLY_SAMPLES, SelftestResult, is_build_only, mutated
 from grader.spec import MutantSpec, Replacement, find_assignment
 
 
@@ -31,6 +31,30 @@ def test_mutation_leaves_the_reference_untouched() -> None:
     mutant = mutated(reference, spec.mutants[0], spec)
     assert [c.source for c in reference.cells] == before
     assert [c.source for c in mutant.cells] != before
+
+
+def test_a_mutant_trains_only_when_a_check_it_names_reads_training() -> None:
+    spec = find_assignment("cifar10-cnn")
+    mutants = {m.id: m for m in spec.mutants}
+    assert is_build_only(spec, mutants["wrong-filter-count"])  # layers, parameter counts
+    assert not is_build_only(spec, mutants["shuffled-labels"])  # held-out accuracy
+
+
+@pytest.mark.slow
+def test_build_only_mutants_fit_one_batch_and_the_others_train(
+    cifar_selftest: SelftestResult,
+) -> None:
+    for outcome in cifar_selftest.mutants:
+        fits = outcome.result.fits
+        assert fits, outcome.mutant.id
+        if outcome.unmeasured:
+            assert {len(f.epochs) for f in fits} == {1}
+            assert {f.samples_cap for f in fits} == {BUILD_ONLY_SAMPLES}
+            assert not set(outcome.collateral) & outcome.unmeasured
+        else:
+            assert max(len(f.epochs) for f in fits) > 1
+    built = [o.mutant.id for o in cifar_selftest.mutants if o.unmeasured]
+    assert len(built) == len(cifar_selftest.mutants) - 1  # all but shuffled-labels
 
 
 @pytest.mark.slow

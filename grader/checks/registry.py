@@ -74,20 +74,30 @@ class FunctionParams(Params):
 @dataclass(frozen=True)
 class CheckDef:
     """A check. With a `judge`, `function` only measures (returning a JSON-able dict) and
-    the judge decides: the measurement is kept, so a new threshold is judged without a run."""
+    the judge decides: the measurement is kept, so a new threshold is judged without a run.
+
+    `reads_training`: the verdict depends on how far the notebook's training went (epochs
+    run, accuracy reached, weights moved), not only on what the notebook built.
+    """
 
     name: str
     title: str
     function: CheckFunction
     params: type[Params]
     judge: JudgeFunction | None = None
+    reads_training: bool = False
 
 
 _REGISTRY: dict[str, CheckDef] = {}
 
 
 def check(
-    name: str, params: type[Params], title: str, judge: JudgeFunction | None = None
+    name: str,
+    params: type[Params],
+    title: str,
+    judge: JudgeFunction | None = None,
+    *,
+    reads_training: bool = False,
 ) -> Callable[[CheckFunction], CheckFunction]:
     """Register `function` under `name`, the word specs use for it; `title` labels results."""
 
@@ -96,7 +106,7 @@ def check(
             raise ValueError(f"check {name!r} registered twice")
         if judge is None and params.judged:
             raise ValueError(f"check {name!r} has judged parameters but no judge")
-        _REGISTRY[name] = CheckDef(name, title, function, params, judge)
+        _REGISTRY[name] = CheckDef(name, title, function, params, judge, reads_training)
         return function
 
     return register

@@ -70,7 +70,7 @@ def judge_trained(measured: dict[str, Any], params: Trained) -> str:
     return f"{epochs} epoch(s) in {measured['fits']} fit call(s)"
 
 
-@check("trained", Trained, "Training run", judge_trained)
+@check("trained", Trained, "Training run", judge_trained, reads_training=True)
 def check_trained(ctx: CheckContext, params: Trained) -> dict[str, Any]:
     """`fit` ran on this step's model for at least the epochs asked, with validation data."""
     fits = ctx.fits()
@@ -97,7 +97,7 @@ def judge_accuracy(measured: dict[str, Any], params: Accuracy) -> str:
     return f"accuracy {accuracy:.3f} on {measured['images']:,} held-out images (≥ {params.min:.2f})"
 
 
-@check("accuracy", Accuracy, "Held-out accuracy", judge_accuracy)
+@check("accuracy", Accuracy, "Held-out accuracy", judge_accuracy, reads_training=True)
 def check_accuracy(ctx: CheckContext, params: Accuracy) -> dict[str, Any]:
     """Accuracy measured by the grader, on held-out images the notebook never saw, is high enough.
 
@@ -211,7 +211,7 @@ def judge_history(measured: dict[str, Any], params: HistoryMetric) -> str:
     return f"{params.metric} {value:.3f} after {measured['epochs']} epoch(s) (≥ {params.min:.2f})"
 
 
-@check("history", HistoryMetric, "Training result", judge_history)
+@check("history", HistoryMetric, "Training result", judge_history, reads_training=True)
 def check_history(ctx: CheckContext, params: HistoryMetric) -> dict[str, Any]:
     """The last epoch of the model's last `fit` reached the course's threshold.
 

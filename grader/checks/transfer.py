@@ -100,7 +100,12 @@ class WeightsFromFile(Params):
     positions: tuple[int, ...] = (0, 40, 80)
 
 
-@check("weights_from_file", WeightsFromFile, "Weights loaded from the file")
+@check(
+    "weights_from_file",
+    WeightsFromFile,
+    "Weights loaded from the file",
+    reads_training=True,  # a base that trains moves away from the file
+)
 def check_weights_from_file(ctx: CheckContext, params: WeightsFromFile) -> str:
     """The base's weights are the ones in the grader's copy of the weights file."""
     from grader.datasets.pretrained import layer_weights, weight_layer_names
