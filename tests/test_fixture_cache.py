@@ -79,17 +79,33 @@ def test_a_cache_that_cannot_be_written_still_gives_the_arrays(
     assert cached_arrays("numbers", (), Counting())["x"].shape == (2, 3)
 
 
-def test_a_tree_is_written_once(empty_cache: Path) -> None:
+def test_a_tree_is_written_once(empty_cache: Path, tmp_path: Path) -> None:
     written: list[Path] = []
 
     def write(folder: Path) -> None:
         written.append(folder)
         (folder / "a.txt").write_text("a")
 
-    first = cached_tree("tree", (), write)
-    assert cached_tree("tree", (), write) == first and len(written) == 1
-    assert (first / "a.txt").read_text() == "a"
-    assert [p.name for p in (empty_cache / "fixtures").iterdir()] == [first.name]  # no leftovers
+    cached_tree("tree", (), write, tmp_path / "first")
+    cached_tree("tree", (), write, tmp_path / "second")
+    assert len(written) == 1
+    assert (tmp_path / "second" / "a.txt").read_text() == "a"
+    (kept,) = (empty_cache / "fixtures").iterdir()  # no leftovers
+    assert (kept / "a.txt").read_text() == "a"
+
+
+def test_a_cache_that_cannot_be_written_still_gives_the_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocked = tmp_path / "not a folder"
+    blocked.write_text("a file where the cache should be")
+    monkeypatch.setenv("GRADER_CACHE", str(blocked))
+
+    def write(folder: Path) -> None:
+        (folder / "a.txt").write_text("a")
+
+    cached_tree("tree", (), write, tmp_path / "run")
+    assert (tmp_path / "run" / "a.txt").read_text() == "a"
 
 
 def test_served_arrays_from_the_cache_are_the_fixture_itself() -> None:

@@ -145,7 +145,7 @@ def _from_real(
     return PreparedData(name, Splits(train, test), holdout, source, module.CLASS_NAMES)
 
 
-def _public_tree(name: str, module: Any, per_class: int) -> Path:
+def _copy_public_tree(name: str, module: Any, per_class: int, served: Path) -> None:
     """The served fixture tree and its archives (the public seed): drawn once, then copied
     from the cache."""
 
@@ -153,7 +153,7 @@ def _public_tree(name: str, module: Any, per_class: int) -> Path:
         module.write_fixture(folder, PUBLIC_SEED, per_class)
         module.write_archives(folder)
 
-    return cached_tree(f"{name}-served", (PUBLIC_SEED, per_class), write)
+    cached_tree(f"{name}-served", (PUBLIC_SEED, per_class), write, served)
 
 
 def _subsample(split: Split, size: int | None, rng: np.random.Generator) -> Split:
@@ -198,7 +198,7 @@ def prepare_tree(
             "Hint: pass --data-dir, or --data fixture to grade offline."
         )
     if real is None:
-        shutil.copytree(_public_tree(name, module, sizes.train or 100), served, dirs_exist_ok=True)
+        _copy_public_tree(name, module, sizes.train or 100, served)
         source: DataSource = "fixture"
     else:  # the held-out sample avoids the served files: chosen now, before the kernel runs
         module.write_subsample(real, served, sizes.train, PUBLIC_SEED)

@@ -66,9 +66,22 @@ def _keep(arrays: Arrays, path: Path) -> None:
         Path(temporary).unlink(missing_ok=True)
 
 
-def cached_tree(name: str, parts: tuple[object, ...], write: Callable[[Path], None]) -> Path:
-    """A folder `write` fills for `name` and `parts`, from the cache when kept there. The
-    caller copies it: a run must never write into the cache's own files."""
+def cached_tree(
+    name: str, parts: tuple[object, ...], write: Callable[[Path], None], destination: Path
+) -> None:
+    """Fill `destination` with the folder `write` makes for `name` and `parts`: a copy of the
+    cache's entry, made first when missing (a run never writes into the cache's own files).
+    Where the cache cannot be written, `write` fills `destination` itself."""
+    try:
+        kept = _kept_tree(name, parts, write)
+    except OSError:
+        destination.mkdir(parents=True, exist_ok=True)
+        write(destination)
+        return
+    shutil.copytree(kept, destination, dirs_exist_ok=True)
+
+
+def _kept_tree(name: str, parts: tuple[object, ...], write: Callable[[Path], None]) -> Path:
     path = _entry(name, parts, "")
     if path.is_dir():
         return path
