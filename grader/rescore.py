@@ -82,7 +82,10 @@ def _rescored(
     )
     if definition.judge is not None and stored.measurement is not None:
         return judged(scored, definition.judge, check_spec.params(profile), check_spec)
-    return replace(scored, points=check_spec.points if stored.status == "passed" else 0.0)
+    hint = check_spec.hint if stored.hint_from_spec else stored.hint
+    return replace(
+        scored, points=check_spec.points if stored.status == "passed" else 0.0, hint=hint
+    )
 
 
 _RESULT = TypeAdapter(GradeResult)

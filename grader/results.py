@@ -59,6 +59,8 @@ class CheckResult:
     # What a judged check measured, and its notes: enough to judge it again (`rescore`).
     measurement: dict[str, Any] | None = None
     notes: tuple[str, ...] = ()
+    # The check gave no hint of its own, so `hint` is the spec's: a re-score shows the new one.
+    hint_from_spec: bool = False
 
 
 @dataclass(frozen=True)

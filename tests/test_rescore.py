@@ -183,3 +183,22 @@ def test_a_measurement_the_judge_cannot_read_withholds_the_score(tmp_path: Path)
     accuracy = next(c for c in result.checks if c.id == "training.accuracy")
     assert accuracy.status == "grader_error" and "KeyError" in accuracy.message
     assert result.score is None
+
+
+def test_a_changed_spec_hint_reaches_failed_checks_that_showed_the_spec_s_hint(
+    tmp_path: Path,
+) -> None:
+    new_hint = "check: array_generators, points: 2, hint: 'add a channel axis, then use flow'"
+    spec = _edited(tmp_path, ("check: array_generators, points: 2", new_hint))
+    kept = _kept_run()
+    from_spec = replace(kept.checks[1], hint_from_spec=True)
+    own = replace(kept.checks[1], hint="the check's own words")
+    for stored, shown in (
+        (from_spec, "add a channel axis, then use flow"),
+        (own, "the check's own words"),
+    ):
+        result = rescore.rescore(
+            replace(kept, checks=(kept.checks[0], stored, *kept.checks[2:])), spec
+        )
+        assert result is not None
+        assert result.checks[1].hint == shown

@@ -47,7 +47,12 @@ def run_check(
             warnings.simplefilter("ignore")
             outcome = definition.function(ctx, params)
     except CheckSkipped as skipped:
-        return base(status="skipped", message=skipped.reason, hint=skipped.hint or check_spec.hint)
+        return base(
+            status="skipped",
+            message=skipped.reason,
+            hint=skipped.hint or check_spec.hint,
+            hint_from_spec=not skipped.hint,
+        )
     except SubmissionError as error:
         return base(
             status="submission_error", message=error.message, hint=error.hint, cell=error.cell
@@ -127,6 +132,7 @@ def grader_error(result: CheckResult, error: Exception | str) -> CheckResult:
         points=0.0,
         message=f"the grader failed on this check: {detail}",
         hint="this is not your fault; please report it to the instructor.",
+        hint_from_spec=False,
     )
 
 
@@ -139,6 +145,7 @@ def passed(measured: CheckResult, message: str, check_spec: CheckSpec) -> CheckR
         expected=None,
         received=None,
         hint=None,
+        hint_from_spec=False,
     )
 
 
@@ -151,6 +158,7 @@ def failed(measured: CheckResult, failure: CheckFailed, check_spec: CheckSpec) -
         expected=failure.expected,
         received=failure.received,
         hint=failure.hint or check_spec.hint,
+        hint_from_spec=not failure.hint,
     )
 
 
