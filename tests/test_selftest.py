@@ -48,7 +48,7 @@ def test_build_only_mutants_fit_one_batch_and_the_others_train(
         fits = outcome.result.fits
         assert fits, outcome.mutant.id
         if outcome.unmeasured:
-            assert {len(f.epochs) for f in fits} == {1}
+            assert max(len(f.epochs) for f in fits) == 1  # a fit that raised has none
             assert {f.samples_cap for f in fits} == {BUILD_ONLY_SAMPLES}
             assert not set(outcome.collateral) & outcome.unmeasured
         else:
