@@ -35,7 +35,6 @@ import copy
 import json
 import os
 import pickle
-import re
 import shutil
 import sqlite3
 import statistics
@@ -52,6 +51,7 @@ import nbformat
 import numpy as np
 from nbformat import NotebookNode
 from run import machine  # benchmarks/run.py
+from sections import replace_sections  # benchmarks/sections.py
 
 from grader.datasets import cifar10
 from grader.datasets.base import Split
@@ -438,17 +438,6 @@ def section(sides: list[Side], checks: list[str], command: str) -> str:
     )
 
 
-def replace_section(path: Path, text: str) -> None:
-    """Put `text` in place of the file's `## Against nbgrader` section, or at its end."""
-    old = path.read_text() if path.exists() else ""
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(old):
-        new = pattern.sub(lambda _: text + "\n", old, count=1).rstrip("\n") + "\n"
-    else:
-        new = (old.rstrip("\n") + "\n\n" if old else "") + text
-    path.write_text(new)
-
-
 def measure(sides: list[Side], repeat: int, scratch: Path) -> list[str]:
     """Run every side `repeat` times, in reversed order every other time; check the first."""
     checks: list[str] = []
@@ -476,7 +465,7 @@ def main() -> None:
     text = section(sides, checks, command)
     print(text)
     if args.out:
-        replace_section(args.out, text)
+        replace_sections(args.out, text)
 
 
 if __name__ == "__main__":

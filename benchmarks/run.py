@@ -14,7 +14,7 @@
 5. the sandbox's start-up cost (`benchmarks/sandbox.py`).
 
 Medians and min–max over `--repeat` runs; runs alternate between the two sides so both see
-the same machine noise. `docs/performance.md` is written from the last run.
+the same machine noise. `docs/performance.md` gets this run's sections; its others are kept.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from pathlib import Path
 
 import psutil
 import yaml
+from sections import replace_sections  # benchmarks/sections.py
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -222,7 +223,7 @@ def main() -> None:
     sandbox = sandbox_cost(10)
     print(sandbox)
     command = "python benchmarks/run.py " + " ".join(sys.argv[1:])
-    args.out.write_text(report(measured, batch, args.batch, sandbox, command.strip()))
+    replace_sections(args.out, report(measured, batch, args.batch, sandbox, command.strip()))
 
 
 if __name__ == "__main__":
