@@ -140,6 +140,8 @@ def grade_loaded(
         environment = LEGACY_ENVIRONMENT if spec.keras == 2 else {}
         sandbox = _sandbox(spec, options, workspace) if isolation.sandboxed else None
         workspace.snapshot()
+        if options.html:
+            plots.load_ahead()
         run = execute(
             prepared,
             workspace.root,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import math
 import re
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -357,3 +359,26 @@ def test_figures_drawn_ahead_are_taken_by_the_report_of_the_same_fits(
     assert curves is not None and curves.startswith("data:image/png")  # not drawn again
     with pytest.raises(AssertionError, match="drawn again"):
         plots.fit_figures([make_fit("model", [3.0, 1.0])])
+
+
+def test_matplotlib_loaded_ahead_on_a_thread_draws_the_same_figures() -> None:
+    """`grade` imports matplotlib while the kernel runs: in a fresh interpreter the import
+    happens on the thread, and the figure drawn after it is the one drawn without it."""
+    script = """
+import sys
+from grader.report import plots
+from grader.results import EpochRecord, FitRecord
+assert "matplotlib.figure" not in sys.modules
+plots.load_ahead()
+plots._loading[0].join()
+assert "matplotlib.figure" in sys.modules
+epochs = tuple(EpochRecord(n, 1.0, {"loss": 2.0 / n}) for n in (1, 2, 3))
+fit = FitRecord("model", "net", 20, 3, False, 32, epochs)
+print(plots.fit_figures([fit])[0].curves)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    epochs = tuple(EpochRecord(n, 1.0, {"loss": 2.0 / n}) for n in (1, 2, 3))
+    fit = FitRecord("model", "net", 20, 3, False, 32, epochs)
+    assert done.stdout.strip() == plots.fit_figures([fit])[0].curves

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import importlib
 import io
 import json
 import math
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -153,9 +155,26 @@ def _drawn(fits: Sequence[FitRecord]) -> list[FitFigures]:
     ]
 
 
+# matplotlib being imported ahead of the report, on a thread (see `load_ahead`).
+_loading: list[threading.Thread] = []
+
+
+def load_ahead() -> None:
+    """Import matplotlib on a thread now (0.6 s here), while the grader waits for the
+    kernel: a report drawn later does not wait for the import."""
+    if not _loading:
+        importing = threading.Thread(
+            target=importlib.import_module, args=("matplotlib.figure",), daemon=True
+        )
+        importing.start()
+        _loading.append(importing)
+
+
 def _figure(figsize: tuple[float, float]) -> Figure:
-    """A blank figure; matplotlib loads here, so a report whose figures were kept never
-    loads it (half a second)."""
+    """A blank figure; matplotlib loads here (unless `load_ahead` loaded it), so a report
+    whose figures were kept never loads it."""
+    for importing in _loading:
+        importing.join()
     from matplotlib.figure import Figure
 
     return Figure(figsize=figsize, dpi=110, layout="constrained")
