@@ -328,6 +328,10 @@ def write_reports(result: GradeResult, stem: str, options: Options) -> GradeResu
     return result
 
 
+# One run of a self-test: a mutant's id (None: the reference), and whether it is build-only.
+_Run = tuple[str | None, bool]
+
+
 def selftest(assignment_id: str, options: Options | None = None, jobs: int = 1) -> SelftestResult:
     """Grade the reference (every check must pass) and each mutant (its checks must fail).
 
@@ -340,7 +344,11 @@ def selftest(assignment_id: str, options: Options | None = None, jobs: int = 1) 
     reference = read_notebook(spec.reference)
     for mutant in spec.mutants:  # a replacement that misses is a spec error: say so first
         mutated(reference, mutant, spec)
-    runs = [None, *(m.id for m in spec.mutants)]
+    built = [m for m in spec.mutants if is_build_only(spec, m)]
+    runs: list[_Run] = [(None, False), *((m.id, m in built) for m in spec.mutants)]
+    if built:  # the reference build-only: what cutting training alone would fail
+        runs.append((None, True))
+    runs.sort(key=lambda run: run[1])  # the longest first: trained runs, then build-only ones
     if jobs <= 1:
         results = [_selftest_run(spec_file, options, run) for run in runs]
     else:
@@ -349,12 +357,15 @@ def selftest(assignment_id: str, options: Options | None = None, jobs: int = 1) 
             jobs, mp_context=context, initializer=_start_selftest_worker, initargs=(jobs,)
         ) as pool:
             results = list(pool.map(functools.partial(_selftest_run, spec_file, options), runs))
+    by_run = dict(zip(runs, results, strict=True))
     training = training_checks(spec)
     outcomes = tuple(
-        MutantOutcome(m, r, frozenset() if not is_build_only(spec, m) else training)
-        for m, r in zip(spec.mutants, results[1:], strict=True)
+        MutantOutcome(m, by_run[m.id, m in built], training if m in built else frozenset())
+        for m in spec.mutants
     )
-    return SelftestResult(spec.id, results[0], outcomes)
+    return SelftestResult(
+        spec.id, by_run[None, False], outcomes, by_run.get((None, True)), training
+    )
 
 
 def _start_selftest_worker(jobs: int) -> None:
@@ -363,16 +374,17 @@ def _start_selftest_worker(jobs: int) -> None:
     import_keras()
 
 
-def _selftest_run(spec_file: Path, options: Options, mutant_id: str | None) -> GradeResult:
-    """One run of a self-test: the reference (`mutant_id` None) or one mutant of it."""
+def _selftest_run(spec_file: Path, options: Options, run: _Run) -> GradeResult:
+    """One run of a self-test: the reference or one mutant of it, trained or build-only."""
+    mutant_id, built = run
     spec = load_spec(spec_file)
     reference = read_notebook(spec.reference)
+    graded = build_only(spec, options.profile) if built else spec
     if mutant_id is None:
-        return grade_loaded(reference, spec.reference.name, spec, options)
+        name = f"{spec.reference.name} (build-only)" if built else spec.reference.name
+        return grade_loaded(reference, name, graded, options)
     mutant = next(m for m in spec.mutants if m.id == mutant_id)
-    if is_build_only(spec, mutant):
-        spec = build_only(spec, options.profile)
-    return grade_loaded(mutated(reference, mutant, spec), f"mutant {mutant.id}", spec, options)
+    return grade_loaded(mutated(reference, mutant, spec), f"mutant {mutant.id}", graded, options)
 
 
 def assignments(extra_dirs: list[Path] | None = None) -> dict[str, AssignmentSpec]:

@@ -41,13 +41,26 @@ class MutantOutcome:
 
 @dataclass(frozen=True)
 class SelftestResult:
+    """`built_reference`: the reference run build-only, when some mutant runs that way. It
+    must pass every check that does not read training, or cutting training alone would be
+    what fails a build-only mutant's checks."""
+
     assignment: str
     reference: GradeResult
     mutants: tuple[MutantOutcome, ...]
+    built_reference: GradeResult | None = None
+    training: frozenset[str] = frozenset()
 
     @property
     def reference_failures(self) -> list[str]:
-        return [c.id for c in self.reference.checks if c.status != "passed"]
+        failures = [c.id for c in self.reference.checks if c.status != "passed"]
+        if self.built_reference is not None:
+            failures += [
+                f"{c.id} (build-only)"
+                for c in self.built_reference.checks
+                if c.status != "passed" and c.id not in self.training
+            ]
+        return failures
 
     @property
     def ok(self) -> bool:

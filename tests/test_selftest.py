@@ -55,6 +55,8 @@ def test_build_only_mutants_fit_one_batch_and_the_others_train(
             assert max(len(f.epochs) for f in fits) > 1
     built = [o.mutant.id for o in cifar_selftest.mutants if o.unmeasured]
     assert len(built) == len(cifar_selftest.mutants) - 1  # all but shuffled-labels
+    reference = cifar_selftest.built_reference  # its failures count as the reference's
+    assert reference is not None and max(len(f.epochs) for f in reference.fits) == 1
 
 
 @pytest.mark.slow

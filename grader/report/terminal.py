@@ -81,6 +81,11 @@ def print_selftest(result: SelftestResult, console: Console | None = None) -> No
     failures = ", ".join(result.reference_failures) or "every check passed"
     console.print(f"[bold]{escape(result.assignment)}[/] self-test")
     console.print(f"  {mark} reference: {escape(failures)}")
+    if result.built_reference is not None:
+        console.print(
+            "  · mutants whose checks do not read training ran build-only (one batch per fit);"
+            " so did the reference, to show that alone fails none of those checks"
+        )
     for outcome in result.mutants:
         caught = not outcome.missed
         mark = "[green]✓[/]" if caught else "[red]✗[/]"
