@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +56,7 @@ def test_other_parameters_make_another_entry() -> None:
 def test_an_unreadable_entry_is_built_again(empty_cache: Path) -> None:
     build = Counting()
     cached_arrays("numbers", (), build)
-    (entry,) = (empty_cache / "fixtures").glob("numbers-*.npz")
+    (entry,) = (empty_cache / "fixtures").glob("*/numbers-*.npz")
     entry.write_bytes(b"half of a file")
     assert cached_arrays("numbers", (), build)["x"].shape == (2, 3)
     assert build.calls == 2
@@ -90,8 +92,22 @@ def test_a_tree_is_written_once(empty_cache: Path, tmp_path: Path) -> None:
     cached_tree("tree", (), write, tmp_path / "second")
     assert len(written) == 1
     assert (tmp_path / "second" / "a.txt").read_text() == "a"
-    (kept,) = (empty_cache / "fixtures").iterdir()  # no leftovers
+    (kept,) = (empty_cache / "fixtures").glob("*/*")  # no leftovers
     assert (kept / "a.txt").read_text() == "a"
+
+
+def test_entries_of_other_code_unused_for_a_week_are_deleted(empty_cache: Path) -> None:
+    fixtures = empty_cache / "fixtures"
+    stale, recent = fixtures / "older-code", fixtures / "code-in-use-elsewhere"
+    for folder, days in ((stale, fixture_cache.STALE_DAYS + 1), (recent, 1)):
+        (folder / "numbers-0.npz").parent.mkdir(parents=True)
+        (folder / "numbers-0.npz").write_bytes(b"kept")
+        then = time.time() - days * 86400
+        os.utime(folder, (then, then))
+    cached_arrays("numbers", (), Counting())
+    assert not stale.exists()
+    assert (recent / "numbers-0.npz").read_bytes() == b"kept"
+    assert len(list(fixtures.glob("*/numbers-*.npz"))) == 2  # this code's entry, the recent one
 
 
 def test_a_cache_that_cannot_be_written_still_gives_the_tree(

@@ -5,11 +5,12 @@ seed) and the source material they are drawn from (scikit-learn's digit scans, r
 importing scikit-learn alone took 2 s of every Sign Language MNIST self-check). Held-out
 images come from each run's secret seed and are drawn fresh every time.
 
-An entry's name carries a hash of the dataset code and of the libraries that draw it, so a
-change to either makes a new entry instead of serving a stale one. Entries are written to a
-temporary name and renamed: a run killed mid-write, or two runs building the same entry,
-never leave half of one. An entry that cannot be read is built again. Entries of older code
-are left in place (a few MB each); deleting the folder is always safe.
+Entries live in a folder named by a hash of the dataset code and of the libraries that draw
+them, so a change to either makes new entries instead of serving stale ones. Each run marks
+its folder as used; folders of other code unused for `STALE_DAYS` are deleted (two grader
+versions in use side by side keep theirs). Entries are written to a temporary name and
+renamed: a run killed mid-write, or two runs building the same entry, never leave half of
+one. An entry that cannot be read is built again. Deleting the cache is always safe.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable
 from functools import cache
@@ -32,6 +34,7 @@ _DATASETS_CODE = Path(__file__).resolve().parent
 _LIBRARIES = ("numpy", "pillow", "scikit-image", "scikit-learn")
 
 Arrays = dict[str, np.ndarray]
+STALE_DAYS = 7
 
 
 def cache_dir() -> Path:
@@ -100,8 +103,31 @@ def _kept_tree(name: str, parts: tuple[object, ...], write: Callable[[Path], Non
 
 
 def _entry(name: str, parts: tuple[object, ...], suffix: str) -> Path:
-    key = digest(_drawing_code(), repr(parts))[:20]
-    return cache_dir() / "fixtures" / f"{name}-{key}{suffix}"
+    folder = _code_folder(cache_dir(), _drawing_code()[:20])
+    return folder / f"{name}-{digest(repr(parts))[:20]}{suffix}"
+
+
+@cache
+def _code_folder(cache: Path, code: str) -> Path:
+    """The folder of this code's entries, marked as used now; other code's folders unused
+    for `STALE_DAYS` are deleted (once per process and cache)."""
+    fixtures = cache / "fixtures"
+    folder = fixtures / code
+    with contextlib.suppress(OSError):  # a cache that cannot be written: entries fail alone
+        folder.mkdir(parents=True, exist_ok=True)
+        os.utime(folder)
+        _delete_stale(fixtures, keep=folder)
+    return folder
+
+
+def _delete_stale(fixtures: Path, keep: Path) -> None:
+    stale_before = time.time() - STALE_DAYS * 86400
+    for other in fixtures.iterdir():
+        if other != keep and other.stat().st_mtime < stale_before:
+            if other.is_dir():
+                shutil.rmtree(other, ignore_errors=True)
+            else:
+                other.unlink(missing_ok=True)
 
 
 @cache
