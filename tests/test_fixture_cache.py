@@ -72,12 +72,16 @@ def test_changed_drawing_code_makes_another_entry(monkeypatch: pytest.MonkeyPatc
     assert build.calls == 2
 
 
-def test_a_cache_that_cannot_be_written_still_gives_the_arrays(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def unwritable_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file where the cache folder should be."""
     blocked = tmp_path / "not a folder"
     blocked.write_text("a file where the cache should be")
     monkeypatch.setenv("GRADER_CACHE", str(blocked))
+
+
+@pytest.mark.usefixtures("unwritable_cache")
+def test_a_cache_that_cannot_be_written_still_gives_the_arrays() -> None:
     assert cached_arrays("numbers", (), Counting())["x"].shape == (2, 3)
 
 
@@ -100,7 +104,7 @@ def test_entries_of_other_code_unused_for_a_week_are_deleted(empty_cache: Path) 
     fixtures = empty_cache / "fixtures"
     stale, recent = fixtures / "older-code", fixtures / "code-in-use-elsewhere"
     for folder, days in ((stale, fixture_cache.STALE_DAYS + 1), (recent, 1)):
-        (folder / "numbers-0.npz").parent.mkdir(parents=True)
+        folder.mkdir(parents=True)
         (folder / "numbers-0.npz").write_bytes(b"kept")
         then = time.time() - days * 86400
         os.utime(folder, (then, then))
@@ -110,13 +114,8 @@ def test_entries_of_other_code_unused_for_a_week_are_deleted(empty_cache: Path) 
     assert len(list(fixtures.glob("*/numbers-*.npz"))) == 2  # this code's entry, the recent one
 
 
-def test_a_cache_that_cannot_be_written_still_gives_the_tree(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    blocked = tmp_path / "not a folder"
-    blocked.write_text("a file where the cache should be")
-    monkeypatch.setenv("GRADER_CACHE", str(blocked))
-
+@pytest.mark.usefixtures("unwritable_cache")
+def test_a_cache_that_cannot_be_written_still_gives_the_tree(tmp_path: Path) -> None:
     def write(folder: Path) -> None:
         (folder / "a.txt").write_text("a")
 
