@@ -156,7 +156,9 @@ def grade_loaded(
         artifacts = read_artifacts(workspace.artifacts_dir)
         problems = _no_code(run.cells) + run.problems
         data = holdouts.attach(data)
-        submission = Submission(artifacts, run.cells, data, options.profile, problems, hidden)
+        submission = Submission(
+            artifacts, run.cells, data, options.profile, problems, hidden, claimed=spec.models
+        )
         judging = judge.submit(spec, submission)
         if options.html and artifacts:
             plots.draw_ahead(artifacts.fits)  # the report's figures, while the checks run

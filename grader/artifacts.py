@@ -47,6 +47,7 @@ class Artifacts:
     fits: tuple[FitRecord, ...] = ()
     variables: dict[str, VariableArtifact] = field(default_factory=dict)
     globals: tuple[str, ...] = ()
+    unset: tuple[str, ...] = ()  # globals still `None`, as the starter leaves them
     environment: dict[str, Any] = field(default_factory=dict)
     calls: dict[str, tuple[CallArtifact, ...]] = field(default_factory=dict)
     files: dict[str, Path | None] = field(default_factory=dict)
@@ -65,6 +66,7 @@ def read_artifacts(root: Path) -> Artifacts | None:
         fits=tuple(_fit(entry) for entry in manifest["fits"]),
         variables={n: _variable(root, n, e) for n, e in manifest["variables"].items()},
         globals=tuple(manifest["globals"]),
+        unset=tuple(str(name) for name in manifest.get("unset", [])),
         environment=manifest.get("environment", {}),
         calls={
             check: tuple(_call(root, entry) for entry in entries)

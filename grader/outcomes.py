@@ -52,3 +52,7 @@ class SubmissionError(Exception):
         self.message = message
         self.cell = cell
         self.hint = hint
+
+
+class NotAttempted(CheckSkipped):
+    """The step's variable is still the starter's placeholder (`None`): nothing to grade."""

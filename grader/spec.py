@@ -150,6 +150,11 @@ class AssignmentSpec(Strict):
                     return check_spec.args.get("layers")
         return None
 
+    @property
+    def models(self) -> frozenset[str]:
+        """The model variables the steps name."""
+        return frozenset(step.model for step in self.steps if step.model)
+
     @cached_property
     def reference(self) -> Path:
         return self.root.parent.parent / "reference" / f"{self.id}.ipynb"

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from grader.checks.runner import run_check
+from grader.results import FitRecord
 from grader.spec import CheckSpec, StepSpec
 from tests.conftest import grade_one, make_submission
 
@@ -165,6 +166,54 @@ def test_renamed_model_is_matched_by_structure(keras: Any, tmp_path: Path) -> No
     result = run_check("s.params", step, step.checks[1], submission)
     assert result.status == "passed"
     assert "matched model variable `net`" in result.message
+
+
+def test_a_model_the_spec_names_for_another_step_is_never_borrowed(
+    keras: Any, tmp_path: Path
+) -> None:
+    """The demo's case: step 8's `model_20` absent, step 3's `minimal_model` fits its
+    structure best, yet it is graded under its own name only."""
+    submission = make_submission(tmp_path, {"minimal_model": minimal(keras)})
+    submission.claimed = frozenset({"minimal_model", "model"})
+    step = step_of_model("model", CheckSpec(check="params", args={"total": 1180}))
+    result = run_check("s.params", step, step.checks[1], submission)
+    assert result.status == "skipped"
+    assert result.message == "the model `model` was not found in the notebook"
+
+
+def test_one_model_is_matched_to_one_step_only(keras: Any, tmp_path: Path) -> None:
+    submission = make_submission(tmp_path, {"net": minimal(keras)})
+    first = step_of_model("model_a", CheckSpec(check="params", args={"total": 1180}))
+    assert run_check("a.params", first, first.checks[1], submission).status == "passed"
+    second = step_of_model("model_b", CheckSpec(check="params", args={"total": 1180}))
+    assert run_check("b.params", second, second.checks[1], submission).status == "skipped"
+
+
+def test_a_step_whose_variable_is_still_none_is_not_attempted(
+    keras: Any, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    submission = make_submission(tmp_path, {"net": minimal(keras)})
+    submission.artifacts = replace(submission.artifacts, unset=("model",))
+    step = step_of_model("model", CheckSpec(check="params", args={"total": 1180}))
+    result = run_check("s.params", step, step.checks[1], submission)
+    assert result.status == "skipped"
+    assert result.message == "not attempted: `model` is None"
+    assert "assign it to `model`" in result.hint
+
+
+def test_without_a_layer_list_the_one_trained_model_left_is_matched(
+    keras: Any, tmp_path: Path
+) -> None:
+    fit = FitRecord("net", "net", 1, None, True, 32, (), variables=("net",))
+    models = {"net": minimal(keras), "spare": minimal(keras)}
+    submission = make_submission(tmp_path, models, fits=(fit,))
+    result = grade_one(submission, "params", {"total": 1180})
+    assert result.status == "passed"
+    assert "matched model variable `net`" in result.message
+    untrained = make_submission(tmp_path / "u", {"net": minimal(keras)})
+    assert grade_one(untrained, "params", {"total": 1180}).status == "skipped"
 
 
 @pytest.mark.parametrize("check", ["params", "layers", "compile", "input_shape"])

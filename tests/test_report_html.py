@@ -382,3 +382,26 @@ print(plots.fit_figures([fit])[0].curves)
     epochs = tuple(EpochRecord(n, 1.0, {"loss": 2.0 / n}) for n in (1, 2, 3))
     fit = FitRecord("model", "net", 20, 3, False, 32, epochs)
     assert done.stdout.strip() == plots.fit_figures([fit])[0].curves
+
+
+def test_checks_skipped_for_one_reason_are_shown_once(result: GradeResult) -> None:
+    """A step not attempted reads as one line in the report and the terminal, not one per
+    check; its points are still counted."""
+    from rich.console import Console
+
+    from grader.report.terminal import print_summary
+
+    reason = "not attempted: `model_20` is None"
+    absent = [
+        check("skipped", title, 0.0, step="8", step_title="Twenty filters", message=reason)
+        for title in ("Layers", "Parameters", "Trained")
+    ]
+    graded = replace(result, checks=(*result.checks, *absent))
+    shown = html.render(graded, None)
+    assert shown.count(reason) == 1
+    assert "3 checks" in shown and "Layers, Parameters, Trained" in shown
+    console = Console(record=True, width=200)
+    print_summary(graded, console)
+    text = console.export_text()
+    assert text.count(reason) == 1
+    assert "3 checks" in text and "0/6" in text

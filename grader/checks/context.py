@@ -17,7 +17,7 @@ from grader.checks.legacy import load_keras2_model
 from grader.checks.registry import FunctionParams, HiddenCall
 from grader.datasets import PreparedData
 from grader.keras_import import import_keras
-from grader.outcomes import CheckFailed, CheckSkipped, SubmissionError
+from grader.outcomes import CheckFailed, CheckSkipped, NotAttempted, SubmissionError
 from grader.results import CellResult, Evaluation, FitRecord, LayerRow
 
 
@@ -34,6 +34,7 @@ class Submission:
     _models: dict[str, Any] = field(default_factory=dict)
     _layers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     matches: dict[str, str | None] = field(default_factory=dict)
+    claimed: frozenset[str] = frozenset()  # the model variables the spec's steps name
 
     def load_file_model(self, path: Any, what: str) -> Any:
         """Load a `.keras` file the grader collected, safely; failures skip the check."""
@@ -107,25 +108,70 @@ class CheckContext:
         return self.submission.profile
 
     def model_name(self) -> str:
-        """The variable holding this step's model, matched by structure when renamed."""
+        """The variable holding this step's model, matched by structure when renamed.
+
+        A step whose variable is still `None` (the starter's placeholder) was not attempted:
+        nothing is borrowed for it. A renamed model is looked for only among the models no
+        step of the spec names and no other step has matched, so one model is never graded
+        twice under two steps."""
         if self.step_model is None:
             raise ValueError("this check needs `model:` on its step in the spec")
-        artifacts = self.submission.artifacts
+        submission = self.submission
+        artifacts = submission.artifacts
         if artifacts and self.step_model in artifacts.models:
             return self.step_model
-        if self.step_model not in self.submission.matches:
-            self.submission.matches[self.step_model] = self._match_by_structure()
-        match = self.submission.matches[self.step_model]
+        if artifacts and self.step_model in artifacts.unset:
+            raise NotAttempted(
+                f"not attempted: `{self.step_model}` is None",
+                hint=f"build this step's model and assign it to `{self.step_model}`.",
+            )
+        if self.step_model not in submission.matches:
+            submission.matches[self.step_model] = self._match()
+        match = submission.matches[self.step_model]
         if match is None:
-            raise self.submission.missing("the model", self.step_model)
+            raise submission.missing("the model", self.step_model)
         self.notes.append(f"matched model variable `{match}` (no `{self.step_model}` found)")
         return match
 
     def model(self) -> Any:
         return self.submission.load_model(self.model_name())
 
+    def _candidates(self) -> list[str]:
+        """Exported models that may stand for this step's: not named by any step of the spec
+        (those are graded under their own names), not matched to another step already."""
+        artifacts = self.submission.artifacts
+        if artifacts is None:
+            return []
+        taken = set(self.submission.claimed) | {
+            alias
+            for name in self.submission.matches.values()
+            if name is not None
+            for alias in artifacts.models[name].aliases
+        }
+        return [
+            name
+            for name, artifact in artifacts.models.items()
+            if not taken.intersection(artifact.aliases)
+        ]
+
+    def _match(self) -> str | None:
+        if self.layer_spec:
+            return self._match_by_structure()
+        return self._only_trained_candidate()
+
+    def _only_trained_candidate(self) -> str | None:
+        """Without a layer list to compare, a renamed model is the one trained model left."""
+        artifacts = self.submission.artifacts
+        if artifacts is None:
+            return None
+        trained = {name for fit in artifacts.fits for name in fit.variables}
+        files = {artifacts.models[n].path for n in self._candidates() if n in trained}
+        if len(files) != 1:
+            return None
+        return next(n for n in self._candidates() if n in trained)
+
     def _match_by_structure(self) -> str | None:
-        """The exported model closest to the step's layer list: fewest differing layers and
+        """The candidate closest to the step's layer list: fewest differing layers and
         attributes first, then the most similar type sequence, then one that was trained;
         None when nothing is close."""
         artifacts = self.submission.artifacts
@@ -134,7 +180,7 @@ class CheckContext:
         wanted = [layer["type"] for layer in self.layer_spec]
         trained = {name for fit in artifacts.fits for name in fit.variables}
         ranked = []
-        for name in artifacts.models:
+        for name in self._candidates():
             try:
                 found = self.submission.describe(name)
             except CheckSkipped:
@@ -155,6 +201,11 @@ class CheckContext:
         entry = artifacts.variables.get(name) if artifacts else None
         if entry is None or not entry.present:
             raise self.submission.missing("the variable", name)
+        if entry.type == "NoneType":
+            raise NotAttempted(
+                f"not attempted: `{name}` is None",
+                hint=f"compute `{name}` as the step asks.",
+            )
         if entry.path is None:
             raise CheckSkipped(
                 f"`{name}` is a {entry.type}, not an array of numbers",

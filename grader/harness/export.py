@@ -31,6 +31,7 @@ def export_all(
         "calls": export_calls(out, arguments.get("calls", []), namespace),
         "files": _copy_files(out, arguments.get("files", [])),
         "globals": sorted(n for n in namespace if not n.startswith("_")),
+        "unset": sorted(n for n, v in namespace.items() if v is None and not n.startswith("_")),
         "notes": notes,
         "environment": _environment(),
     }

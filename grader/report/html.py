@@ -15,7 +15,7 @@ import grader
 from grader import atomic
 from grader.report import plots
 from grader.report.text import format_points, format_value
-from grader.results import CellError, CellResult, FitRecord, GradeResult
+from grader.results import CellError, CellResult, FitRecord, GradeResult, grouped
 
 TRACEBACK_LINES = 30
 STATUSES: dict[str, tuple[str, str]] = {
@@ -98,6 +98,7 @@ def _context(result: GradeResult, figures: Path | None) -> dict[str, Any]:
         "smoothing_window": plots.SMOOTHING_WINDOW,
         "best_epoch_label": plots.BEST_EPOCH_LABEL,
         "version": grader.__version__,
+        "grouped": grouped,
     }
 
 

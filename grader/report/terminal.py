@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from grader.batch import Row, Source
-from grader.results import CheckResult, GradeResult
+from grader.results import CheckResult, GradeResult, grouped
 from grader.selftest import SelftestResult
 
 if TYPE_CHECKING:
@@ -30,8 +30,11 @@ def print_summary(result: GradeResult, console: Console | None = None) -> None:
         console.print(f"[yellow]⚠ {escape(problem)}[/]")
     for step, title, checks in result.steps():
         console.print(f"\n[bold]{escape(step)}[/] · {escape(title)}")
-        for check in checks:
-            _print_check(console, check)
+        for group in grouped(checks):
+            if len(group) == 1:
+                _print_check(console, group[0])
+            else:
+                _print_skipped_group(console, group)
     for advice in result.advice:
         console.print(f"[cyan]ℹ advice (no points): {escape(advice)}[/]")
     if result.notes:
@@ -65,6 +68,16 @@ def _print_check(console: Console, check: CheckResult) -> None:
     )
     if check.status != "passed" and check.hint:
         console.print(f"      [dim]Hint:[/] {escape(check.hint)}")
+
+
+def _print_skipped_group(console: Console, checks: list[CheckResult]) -> None:
+    """Checks skipped for one reason: the reason once, with the points they cost together."""
+    first = checks[0]
+    points = f"0/{sum(c.max_points for c in checks):g}"
+    label = f"{len(checks)} checks"
+    console.print(f"  {_MARKS['skipped']} {label:<16} {points:>7}  {escape(first.message)}")
+    if first.hint:
+        console.print(f"      [dim]Hint:[/] {escape(first.hint)}")
 
 
 def _footer(result: GradeResult) -> str:
