@@ -66,6 +66,7 @@ def _hidden_calls(
                 "args": [call.args for call in hidden[check_id]],
                 "kind": params.kind,
                 "input_shape": params.input_shape,
+                "arg_globals": list(getattr(params, "arg_globals", ())),
             }
         )
     return calls

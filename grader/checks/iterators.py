@@ -1,5 +1,6 @@
-"""Checks of functions that return Keras data iterators (`ImageDataGenerator.flow...`) and
-of CSV parsing, called on inputs the grader made for this run only."""
+"""Checks of functions that return Keras data iterators (`ImageDataGenerator.flow...`) or
+`tf.data` datasets (`image_dataset_from_directory`, see `tf_datasets`), and of CSV parsing,
+called on inputs the grader made for this run only."""
 
 from __future__ import annotations
 
@@ -12,11 +13,19 @@ import numpy as np
 from grader.checks.context import CheckContext, raise_on_error
 from grader.checks.layers import same_value
 from grader.checks.registry import FunctionParams, HiddenCall, check
+from grader.checks.tf_datasets import check_datasets, is_datasets
 from grader.outcomes import CheckFailed
 
 
 class DirectoryGenerators(FunctionParams):
-    """`train_val_generators(TRAINING_DIR, VALIDATION_DIR)` on folders of `per_class` images."""
+    """`train_val_generators(TRAINING_DIR, VALIDATION_DIR)` on folders of `per_class` images.
+
+    The function may instead return two `tf.data` datasets (`train_val_datasets`, the
+    course's 2024 revision): then `target_size`, the labels and `batch_size` are checked (a
+    dataset is not rescaled or augmented: its model does that). A function without
+    parameters gets the two folders in the globals `arg_globals` (the 2024 revision's
+    `TRAIN_DIR`, `VALIDATION_DIR`).
+    """
 
     target_size: tuple[int, int] = (150, 150)
     class_mode: str = "binary"
@@ -24,6 +33,8 @@ class DirectoryGenerators(FunctionParams):
     classes: tuple[str, ...] = ("cats", "dogs")
     per_class: tuple[int, int] = (3, 6)
     augmented_training: bool = False
+    batch_size: int | None = None
+    arg_globals: tuple[str, ...] = ()
 
     def hidden_calls(self, rng: np.random.Generator, folder: Path) -> list[HiddenCall]:
         counts = {}
@@ -52,6 +63,9 @@ def check_directory_generators(ctx: CheckContext, params: DirectoryGenerators) -
     pixels rescaled to [0, 1] (and augmentation on the training one where asked)."""
     ((hidden, call),) = ctx.function_calls(params)[:1]
     raise_on_error(params.function, hidden.args, call)
+    if is_datasets(call.value):
+        settings = {"target_size": params.target_size, "batch_size": params.batch_size}
+        return check_datasets(params.function, call.value, hidden.known, settings)
     train, validation = _two_iterators(params.function, call.value)
     expected = {
         "target_size": list(params.target_size),

@@ -2,8 +2,9 @@
 
 Two zip archives, each with `horses/` and `humans/` at its root holding 300×300 PNG renders:
 the training set (1,027 images) and the validation set (256). The notebook extracts them to
-`/tmp/training` and `/tmp/validation`, so the served folder keeps both trees side by side, plus
-the archives for notebooks that download them. The fixture's horses are scikit-image's horse
+`/tmp/training` and `/tmp/validation` (2021-2023), or finds them in `./data/train` and
+`./data/validation` (2024), so the served folder keeps both trees side by side, plus the
+archives for notebooks that download them. The fixture's horses are scikit-image's horse
 silhouette on its bundled textures, its humans crops of its photo of an astronaut: a small CNN
 has a real signal without any download.
 """
@@ -44,8 +45,14 @@ DOWNLOADS: dict[str, str] = {
     f"{_COURSE_URL}{TRAIN_ARCHIVE}": TRAIN_ARCHIVE,
     f"{_COURSE_URL}{VALIDATION_ARCHIVE}": VALIDATION_ARCHIVE,
 }
-# Where the notebook extracts each archive -> the served folder that goes there.
-PLACE: dict[str, str] = {f"/tmp/{subset}": subset for subset in SUBSETS}
+# Where the notebook expects each tree -> the served folder that goes there: the older
+# revisions extract the archives to /tmp/training and /tmp/validation; the 2024 revision reads
+# ./data/train and ./data/validation, which its lab provides.
+PLACE: dict[str, str] = {
+    **{f"/tmp/{subset}": subset for subset in SUBSETS},
+    "data/train": "training",
+    "data/validation": "validation",
+}
 
 _SUBFOLDER = "horse-or-human"  # a data folder may hold the trees under this name
 _EXTRACTED = "horse-or-human-extracted"

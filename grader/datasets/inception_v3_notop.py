@@ -19,7 +19,8 @@ COURSE_URL = f"https://storage.googleapis.com/mledu-datasets/{FILE}"
 KERAS_URL = f"https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/{FILE}"
 GITHUB_URL = f"https://github.com/fchollet/deep-learning-models/releases/download/v0.5/{FILE}"
 DOWNLOADS: dict[str, str] = {COURSE_URL: FILE, KERAS_URL: FILE, GITHUB_URL: FILE}
-PLACE: dict[str, str] = {f"/tmp/{FILE}": FILE}
+# The older revisions download it to /tmp; the 2024 revision's lab has it in ./model.
+PLACE: dict[str, str] = {f"/tmp/{FILE}": FILE, f"model/{FILE}": FILE}
 WEIGHTS = pretrained.Weights(FILE, "InceptionV3")
 
 

@@ -15,6 +15,8 @@ import zipfile
 from collections.abc import Callable
 from typing import Any
 
+from grader.harness.course_modules import install_course_modules
+
 _SKIPPED = {
     "pip": "packages are fixed by the grader's environment",
     "conda": "packages are fixed by the grader's environment",
@@ -28,7 +30,9 @@ Note = Callable[[str], None]
 
 
 def install_colab_shim(note: Note) -> None:
-    """Make `from google.colab import drive, files` work and do nothing harmful."""
+    """Make `from google.colab import drive, files` work and do nothing harmful, and the
+    course's local `unittests` module (see `course_modules`)."""
+    install_course_modules(note)
     try:
         import google.colab
 

@@ -1,7 +1,8 @@
 """Describing what a notebook function returned, as plain files the grader can read.
 
 Arrays are saved as `.npy` (never pickled); Keras data iterators (`ImageDataGenerator.flow`
-and `flow_from_directory`) are described by their settings and one batch; models are saved
+and `flow_from_directory`) are described by their settings and one batch, `tf.data` datasets
+by what they yield (`tf_datasets`); models are saved
 like every other model. Anything else is kept as its type and a short `repr`.
 """
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.harness.flavour import is_model, save_model
+from grader.harness.tf_datasets import describe_dataset, is_dataset
 
 _ITERATOR_ATTRIBUTES = (
     "n",
@@ -46,6 +48,8 @@ def export_value(value: Any, stem: Path, depth: int = 0) -> dict[str, Any]:
         return {"type": "model", "file": f"{stem.parent.name}/{save_model(value, stem).name}"}
     if hasattr(value, "image_data_generator"):
         return {"type": kind, "iterator": describe_iterator(value)}
+    if is_dataset(value):
+        return {"type": kind, "dataset": describe_dataset(value)}
     if isinstance(value, list | tuple) and depth < 2 and len(value) <= _MAX_ITEMS:
         items = [
             export_value(v, stem.with_name(f"{stem.name}-{i}"), depth + 1)
