@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from grader.checks.layers import describe_layers
 from grader.checks.runner import run_check
 from grader.results import FitRecord
 from grader.spec import CheckSpec, StepSpec
@@ -105,6 +106,78 @@ def test_layers_reads_a_separate_activation_layer_as_the_conv_activation(
 ) -> None:
     submission = make_submission(tmp_path, {"model": minimal(keras, split_activation=True)})
     assert grade_one(submission, "layers", {"layers": MINIMAL_LAYERS}).status == "passed"
+
+
+def test_activation_layers_of_every_kind_read_as_the_activation_argument(
+    keras: Any, tmp_path: Path
+) -> None:
+    """ReLU() and Softmax() after a linear layer are the same model as the activation
+    argument, to the layer check and to the loss check's reading of the last layer."""
+    from keras import layers
+
+    from grader.checks.losses import output_of
+
+    model = keras.Sequential(
+        [
+            keras.Input((32, 32, 3)),
+            layers.Rescaling(1 / 255),
+            layers.Conv2D(5, 3, padding="same"),
+            layers.Activation("sigmoid"),
+            layers.Conv2D(5, 3, padding="same", activation="sigmoid"),
+            layers.MaxPooling2D(8),
+            layers.Flatten(),
+            layers.Dense(10),
+            layers.Softmax(),
+        ]
+    )
+    submission = make_submission(tmp_path, {"model": model})
+    assert grade_one(submission, "layers", {"layers": MINIMAL_LAYERS}).status == "passed"
+    assert output_of(model).activation == "softmax"
+    relu = keras.Sequential([keras.Input((4,)), layers.Dense(3), layers.ReLU()])
+    assert describe_layers(relu)[0]["activation"] == "relu"
+    leaky = keras.Sequential([keras.Input((4,)), layers.Dense(3), layers.LeakyReLU()])
+    assert describe_layers(leaky)[0]["activation"] == "leaky_relu"
+
+
+def test_batch_normalisation_before_or_after_the_activation_both_count(
+    keras: Any, tmp_path: Path
+) -> None:
+    """Conv → BN → ReLU (the original placement) and Conv(relu) → BN satisfy "batch
+    normalisation after each convolution"; BN before the convolution does not."""
+    from keras import layers
+
+    wanted = [
+        {"type": "Conv2D", "filters": 4, "activation": "relu"},
+        {"type": "BatchNormalization"},
+        {"type": "Flatten"},
+        {"type": "Dense", "units": 2, "activation": "softmax"},
+    ]
+
+    def model(*middle: Any) -> Any:
+        head = [layers.Flatten(), layers.Dense(2, activation="softmax")]
+        return keras.Sequential([keras.Input((8, 8, 3)), *middle, *head])
+
+    separate = model(layers.Conv2D(4, 3), layers.BatchNormalization(), layers.ReLU())
+    argument = model(layers.Conv2D(4, 3, activation="relu"), layers.BatchNormalization())
+    before = model(layers.BatchNormalization(), layers.Conv2D(4, 3, activation="relu"))
+    for name, built, status in (
+        ("separate", separate, "passed"),
+        ("argument", argument, "passed"),
+        ("before", before, "failed"),
+    ):
+        submission = make_submission(tmp_path / name, {"model": built})
+        assert grade_one(submission, "layers", {"layers": wanted}).status == status, name
+
+
+def test_any_size_does_not_fail_again_for_a_missing_softmax(keras: Any, tmp_path: Path) -> None:
+    """The shape is right: the missing softmax is the layer check's to fail, once."""
+    model = gap_model(keras)
+    logits = keras.Model(model.inputs, model.layers[-1].output)
+    logits.layers[-1].activation = keras.activations.linear
+    submission = make_submission(tmp_path, {"model": logits}, data=holdout_data())
+    result = grade_one(submission, "any_size", {"dataset": "cifar10"})
+    assert result.status == "passed", result.message
+    assert "scores, not probabilities" in result.message
 
 
 def test_pool_size_difference(keras: Any, tmp_path: Path) -> None:

@@ -25,26 +25,61 @@ _ATTRIBUTES = (
 def describe_layers(model: Any) -> list[dict[str, Any]]:
     """One dict per layer with its type and the attributes a spec can name.
 
-    A separate `Activation` layer right after a layer without one is folded into it, so
-    `Conv2D(5, 3, activation="relu")` and `Conv2D(5, 3)` + `Activation("relu")` read the same.
+    A layer that only applies an activation (`Activation`, `ReLU()`, `Softmax()`, ...) right
+    after a layer without one is folded into it, also across a batch normalisation between
+    them (Conv → BN → ReLU, the original placement): `Conv2D(5, 3, activation="relu")`,
+    `Conv2D(5, 3)` + `ReLU()` and `Conv2D(5, 3)` + `BatchNormalization()` + `ReLU()` read as a
+    ReLU convolution (followed by the normalisation in the last case).
     """
     described: list[dict[str, Any]] = []
     for layer in model.layers:
-        if type(layer).__name__ == "InputLayer":  # functional models list their inputs
+        kind = type(layer).__name__
+        if kind == "InputLayer":  # functional models list their inputs
             continue
         config = layer.get_config()
-        entry = {"type": type(layer).__name__, "name": layer.name}
-        entry |= {k: _plain(config[k]) for k in _ATTRIBUTES if k in config}
-        if (
-            entry["type"] == "Activation"
-            and described
-            and described[-1].get("activation") == "linear"
-        ):
-            described[-1]["activation"] = _plain(config["activation"])
+        applied = activation_applied(kind, config)
+        target = _linear_before(described) if applied else None
+        if target is not None:
+            target["activation"] = applied
+            target["name"] = f"{target['name']}+{layer.name}"
             continue
+        entry = {"type": kind, "name": layer.name}
+        entry |= {k: _plain(config[k]) for k in _ATTRIBUTES if k in config}
         entry["params"] = int(layer.count_params())
         described.append(entry)
     return described
+
+
+def activation_applied(kind: str, config: dict[str, Any]) -> str | None:
+    """The activation a layer that does nothing else applies, by the name `activation=`
+    would give it; None for every other layer."""
+    if kind == "Activation":
+        return str(_plain(config["activation"]))
+    if kind == "ReLU":
+        leaky = config.get("negative_slope") or config.get("threshold")
+        if leaky:
+            return "leaky_relu"
+        return "relu6" if config.get("max_value") == 6 else "relu"
+    return _ACTIVATION_LAYERS.get(kind)
+
+
+_ACTIVATION_LAYERS = {
+    "Softmax": "softmax",
+    "LeakyReLU": "leaky_relu",
+    "ELU": "elu",
+    "PReLU": "prelu",
+}
+
+
+def _linear_before(described: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The layer an activation layer completes: the last one if it has no activation of its
+    own, or the one before a batch normalisation that follows it."""
+    for entry in reversed(described[-2:]):
+        if entry.get("activation") == "linear":
+            return entry
+        if entry["type"] != "BatchNormalization":
+            return None
+    return None
 
 
 def _plain(value: Any) -> Any:

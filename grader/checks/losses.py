@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from grader.checks.context import CheckContext
+from grader.checks.layers import activation_applied
 from grader.checks.registry import Params, check
 from grader.outcomes import CheckFailed
 
@@ -64,12 +65,16 @@ def _canonical(name: str) -> str:
 
 
 def output_of(model: Any) -> OutputInfo:
-    """Units and activation of the last layer that has them (Dropout/Activation folded)."""
+    """Units and activation of the last layer that has them; a later activation layer
+    (`Activation`, `Softmax()`, `ReLU()`) is what the model ends with, Dropout is skipped."""
     units = activation = None
     for layer in reversed(model.layers):
         config = layer.get_config()
-        if activation is None and "activation" in config:
-            activation = _activation_name(config["activation"])
+        if activation is None:
+            applied = activation_applied(type(layer).__name__, config)
+            if applied is None and "activation" in config:
+                applied = _activation_name(config["activation"])
+            activation = applied
         if "units" in config:
             return OutputInfo(int(config["units"]), activation)
     return OutputInfo(units, activation)
