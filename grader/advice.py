@@ -8,6 +8,7 @@ are the ones the checks already loaded.
 from __future__ import annotations
 
 from grader.checks.context import Submission
+from grader.checks.course_era import ignored_rates
 from grader.checks.losses import label_free_problems, loss_of, output_of
 from grader.outcomes import CheckSkipped
 from grader.results import ComparisonRow
@@ -31,6 +32,16 @@ def model_advice(submission: Submission) -> tuple[str, ...]:
         shown = " / ".join(f"`{alias}`" for alias in artifact.aliases if not alias.startswith("_"))
         advice += [f"{shown}: {problem}." for problem in _problems(model)]
     return tuple(advice)
+
+
+def course_era_advice(submission: Submission) -> tuple[str, ...]:
+    """`lr=` in an optimizer call: accepted by the course's Keras, ignored by today's."""
+    return tuple(
+        f"cell {rate.cell}: `{rate.optimizer}(lr={rate.value:g})`: Keras ≥ 2.11 ignores `lr=` "
+        f"and trains at the optimizer's default learning rate; write "
+        f"`learning_rate={rate.value:g}`"
+        for rate in ignored_rates(submission.cells)
+    )
 
 
 LARGER_THAN_REFERENCE = 10

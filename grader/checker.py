@@ -26,7 +26,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Protocol
 
-from grader.advice import model_advice, size_advice
+from grader.advice import course_era_advice, model_advice, size_advice
 from grader.checks.context import Submission
 from grader.checks.runner import run_checks, withheld
 from grader.comparison import compare_steps
@@ -52,7 +52,12 @@ def judge(spec: AssignmentSpec, submission: Submission) -> Verdicts:
     checks = run_checks(spec, submission)
     comparison = compare_steps(spec, submission)
     fits = submission.artifacts.fits if submission.artifacts else ()
-    advice = model_advice(submission) + fit_advice(fits) + size_advice(spec, comparison)
+    advice = (
+        model_advice(submission)
+        + course_era_advice(submission)
+        + fit_advice(fits)
+        + size_advice(spec, comparison)
+    )
     return Verdicts(checks, comparison, advice)
 
 

@@ -8,6 +8,7 @@ import numpy as np
 from pydantic import Field
 
 from grader.checks.context import CheckContext
+from grader.checks.course_era import asked_rate
 from grader.checks.layers import describe_layers, layer_differences, layer_table, same_value
 from grader.checks.losses import loss_of
 from grader.checks.registry import Params, check
@@ -215,10 +216,12 @@ def check_compile(ctx: CheckContext, params: CompileSettings) -> str:
             received=None,
             hint="call model.compile(optimizer=..., loss=...) before fit.",
         )
+    _course_era_rate(ctx, params, received)
     for key, wanted in params.model_dump(exclude_none=True).items():
         if not same_value(wanted, received[key]):
             raise CheckFailed(
-                f"Expected {key.replace('_', ' ')} {wanted!r}, received {received[key]!r}.",
+                f"Expected {key.replace('_', ' ')} {_shown(wanted)}, received "
+                f"{_shown(received[key])}.",
                 expected=wanted,
                 received=received[key],
                 hint=f"compile with {key}={wanted!r}, as the task says.",
@@ -228,6 +231,25 @@ def check_compile(ctx: CheckContext, params: CompileSettings) -> str:
         for k, v in received.items()
         if v is not None
     )
+
+
+def _shown(value: Any) -> str:
+    """A setting as a person writes it: 0.001, not 0.0010000000474974513 (float32)."""
+    return f"{value:.6g}" if isinstance(value, float) else repr(value)
+
+
+def _course_era_rate(ctx: CheckContext, params: CompileSettings, received: dict[str, Any]) -> None:
+    """Grade `RMSprop(lr=0.0001)` as the course's Keras took it, and say what it did here."""
+    if params.learning_rate is None or same_value(params.learning_rate, received["learning_rate"]):
+        return
+    asked = asked_rate(ctx.submission.cells, received["optimizer"])
+    if asked is None or not same_value(params.learning_rate, asked):
+        return
+    ctx.notes.append(
+        f"graded lr={asked:g} as the learning rate; Keras ≥ 2.11 ignores `lr=`, so this model "
+        f"trained at {received['learning_rate']:g}: write learning_rate={asked:g}"
+    )
+    received["learning_rate"] = asked
 
 
 class SavedModel(Params):

@@ -9,7 +9,7 @@ from typing import Any
 
 from wrapt import when_imported
 
-from grader.harness import export, fit, serve, shims
+from grader.harness import export, fit, keras2, serve, shims
 from grader.harness.downloads import DownloadMap
 
 _MAX_NOTES = 200
@@ -40,6 +40,8 @@ class Harness:
         self.downloads.install()
         shims.install_colab_shim(self.note)
         shims.install_shell_policy(self.downloads, self.note)
+        if self.config.get("keras") == 2:
+            keras2.alias_keras_to_tf_keras()
         when_imported("tensorflow")(self._tensorflow_imported)
         when_imported("keras")(self._keras_imported)
         when_imported("tf_keras")(self._keras_imported)
