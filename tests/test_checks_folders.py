@@ -88,6 +88,74 @@ def test_each_course_mistake_fails_with_its_own_hint(
     assert hint in (result.hint or ""), (result.message, result.hint)
 
 
+PROPERTIES = (
+    "source_untouched",
+    "empty_skipped",
+    "disjoint",
+    "complete",
+    "counts",
+    "message",
+    "random",
+    "edge_sizes",
+)
+
+
+def _failing_properties(tmp_path: Path, split: Callable[..., None]) -> set[str]:
+    failing = set()
+    for name in PROPERTIES:
+        args = {**SPLIT_ARGS, "property": name}
+        folder = tmp_path / name
+        folder.mkdir()
+        submission = called_on_hidden_inputs(folder, "split_files", args, {"split_data": split})
+        result = grade_one(submission, "split_files", args, model=None)
+        if result.status != "passed":
+            failing.add(name)
+    return failing
+
+
+def _minus_zero(source: str, training: str, validation: str, split_size: float) -> None:
+    """Correct but at SPLIT_SIZE 1.0: files[-0:] is the whole list, not an empty one."""
+    files = [n for n in os.listdir(source) if os.path.getsize(os.path.join(source, n)) > 0]
+    for name in sorted(set(os.listdir(source)) - set(files)):
+        print(f"{name} is zero length, so ignoring.")
+    shuffled = random.sample(files, len(files))
+    cut = int(len(files) * split_size)
+    for name in shuffled[:cut]:
+        shutil.copyfile(os.path.join(source, name), os.path.join(training, name))
+    for name in shuffled[-(len(files) - cut) :]:
+        shutil.copyfile(os.path.join(source, name), os.path.join(validation, name))
+
+
+@pytest.mark.parametrize(
+    ("mistake", "failing"),
+    [
+        ({}, set()),
+        ({"message": "{} is zero length, so ignoring"}, set()),  # the course's own example
+        ({"message": "/tmp/PetImages/Cat/{}  is zero length, so ignoring. "}, set()),
+        ({"validation_gets_training": True}, {"disjoint", "complete"}),
+        ({"count_all": True}, {"counts"}),
+        ({"message": ""}, {"message"}),
+        ({"message": "filename is zero length, so ignoring."}, {"message"}),
+        ({"ordered": True}, {"random"}),
+        ({"move": True}, {"source_untouched"}),
+    ],
+)
+def test_one_mistake_costs_the_properties_it_breaks_and_no_other(
+    tmp_path: Path, mistake: dict[str, Any], failing: set[str]
+) -> None:
+    assert _failing_properties(tmp_path, _variant(**mistake)) == failing
+
+
+def test_copied_empty_files_cost_their_property_and_the_count_they_shift(tmp_path: Path) -> None:
+    """Kept in the list, empty files also take places in training: the count may be off."""
+    failing = _failing_properties(tmp_path, _variant(keep_empty=True))
+    assert {"empty_skipped"} <= failing <= {"empty_skipped", "counts"}
+
+
+def test_an_edge_size_mistake_costs_only_the_edge_property(tmp_path: Path) -> None:
+    assert _failing_properties(tmp_path, _minus_zero) == {"edge_sizes"}
+
+
 def test_the_split_sizes_make_the_off_by_one_visible(tmp_path: Path) -> None:
     """The first source's size is drawn so that counting empty files changes the count."""
     submission = called_on_hidden_inputs(tmp_path, "split_files", SPLIT_ARGS, {}, seed=3)

@@ -8,6 +8,9 @@ kernel, and then reads the resulting folders itself.
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -61,15 +64,33 @@ def _exists(root: Path, subfolder: str, alternatives: dict[str, str]) -> bool:
     return any((root / name / rest).is_dir() for name in names)
 
 
+SplitProperty = Literal[
+    "source_untouched",
+    "empty_skipped",
+    "disjoint",
+    "complete",
+    "counts",
+    "message",
+    "random",
+    "edge_sizes",
+]
+
+
 class SplitFiles(FunctionParams):
     """Each call splits a fresh source folder of `files` non-empty files plus `empty`
     zero-length ones; the first two calls use the same source, to see that the split is
-    random; `splits` are the SPLIT_SIZE values (the first is used twice)."""
+    random; `splits` are the SPLIT_SIZE values (the first is used twice).
+
+    `property` grades one property of the split, so that one difference costs one property's
+    points: the source left as it was, zero-length files skipped, no file in both folders,
+    every file copied byte for byte, the count in training, the message printed, a random
+    split, and the edge sizes (SPLIT_SIZE 0 or 1) handled. Without it, all at once."""
 
     kind: ClassVar[Literal["model", "value", "none"]] = "none"
     files: tuple[int, int] = (12, 40)
     empty: tuple[int, int] = (1, 3)
     splits: tuple[float, ...] = (0.9, 0.5, 1.0)
+    property: SplitProperty | None = None
 
     def hidden_calls(self, rng: np.random.Generator, folder: Path) -> list[HiddenCall]:
         sources = [
@@ -108,40 +129,93 @@ def _source_folder(
     return {"path": path, "digests": digests, "empty": sorted(names[:n_empty])}
 
 
+@dataclass(frozen=True)
+class _Split:
+    """What one call of the function did, read from the folders by the grader."""
+
+    shown: str
+    known: dict[str, Any]
+    training: set[str]
+    validation: set[str]
+    printed: str
+
+
 @check("split_files", SplitFiles, "Splits the files")
 def check_split_files(ctx: CheckContext, params: SplitFiles) -> str:
     """Every non-empty file is copied (never moved) exactly once, byte for byte, into
     training or validation, int(n × SPLIT_SIZE) of them into training, zero-length files
-    skipped with the course's message, and the split is random."""
+    skipped with the course's message, the split is random, and SPLIT_SIZE 1.0 works; one
+    property at a time when the spec names one."""
     calls = ctx.function_calls(params)
+    # the second call splits the first one's folder again: it is there to see randomness, and
+    # after a first call that moved files it no longer shows anything else fairly
+    repeat, single = calls[:2], calls[:1] + calls[2:]
+    ordinary = [(h, c) for h, c in single if h.known["split"] not in _EDGES]
+    edges = [(h, c) for h, c in single if h.known["split"] in _EDGES]
+    wanted = [params.property] if params.property else [*_PER_CALL, "random", "edge_sizes"]
+    for name in wanted:
+        if name == "edge_sizes":
+            _verify_edges(params.function, ordinary, edges)
+            continue
+        if name == "random":
+            _check_random(_observed(params.function, repeat))
+            continue
+        for split in _observed(params.function, ordinary):
+            _PER_CALL[name](split)
+    if params.property:
+        return _PASSED[params.property]
+    return f"{len(calls)} calls split {', '.join(str(h.known['split']) for h, _ in calls)} right"
+
+
+_EDGES = (0.0, 1.0)
+Calls = list[tuple[HiddenCall, CallArtifact]]
+
+
+def _observed(function: str, calls: Calls) -> list[_Split]:
+    """What each call did, read from the folders; a call that raised fails the property."""
     splits = []
     for hidden, call in calls:
-        raise_on_error(params.function, hidden.args, call)
-        splits.append(_verified_split(params.function, hidden, call))
-    if len(splits) > 1 and splits[0] == splits[1]:
+        raise_on_error(function, hidden.args, call)
+        known = hidden.known
+        shown = f"{function}({', '.join(map(repr, hidden.args))})"
+        training, validation = _listing(known["training"]), _listing(known["validation"])
+        splits.append(_Split(shown, known, training, validation, call.printed))
+    return splits
+
+
+def _verify_edges(function: str, ordinary: Calls, edges: Calls) -> None:
+    """SPLIT_SIZE 1.0 (or 0): each property that holds at ordinary sizes must hold there too.
+    A mistake visible at ordinary sizes costs its own property, not this one as well."""
+    edge_splits = _observed(function, edges)
+    try:
+        ordinary_splits = _observed(function, ordinary)
+    except CheckFailed:
+        ordinary_splits = []
+    for name, verify in _PER_CALL.items():
+        if name != "message" and _holds(verify, ordinary_splits):
+            for split in edge_splits:
+                verify(split)
+
+
+def _holds(verify: Callable[[_Split], None], splits: list[_Split]) -> bool:
+    try:
+        for split in splits:
+            verify(split)
+    except CheckFailed:
+        return False
+    return bool(splits)
+
+
+def _check_random(splits: list[_Split]) -> None:
+    if len(splits) > 1 and splits[0].training == splits[1].training:
         raise CheckFailed(
             "Expected two calls on the same folder to split it differently, received the "
             "same training files twice.",
             expected="a random split",
-            received=sorted(splits[0]),
+            received=sorted(splits[0].training),
             hint="shuffle the file list first, e.g. random.sample(files, len(files)); "
             "do not seed inside the function.",
         )
-    return f"{len(calls)} calls split {', '.join(str(h.known['split']) for h, _ in calls)} right"
-
-
-def _verified_split(function: str, hidden: HiddenCall, call: CallArtifact) -> frozenset[str]:
-    known = hidden.known
-    shown = f"{function}({', '.join(map(repr, hidden.args))})"
-    _check_source_untouched(shown, known)
-    training = _listing(known["training"])
-    validation = _listing(known["validation"])
-    _check_empty_skipped(shown, known, training | validation)
-    _check_disjoint(shown, known, training, validation)
-    _check_complete(shown, known, training, validation)
-    _check_counts(shown, known, training)
-    _check_message(shown, known, call.printed)
-    return frozenset(training)
 
 
 def _listing(folder: Path) -> set[str]:
@@ -152,12 +226,13 @@ def _fail(message: str, expected: Any, received: Any, hint: str) -> CheckFailed:
     return CheckFailed(message, expected=expected, received=received, hint=hint)
 
 
-def _check_source_untouched(shown: str, known: dict[str, Any]) -> None:
+def _check_source_untouched(split: _Split) -> None:
+    known = split.known
     now = {p.name: _digest(p) for p in known["path"].iterdir() if p.is_file()}
     if now != known["digests"]:
         gone = sorted(set(known["digests"]) - set(now))
         raise _fail(
-            f"Expected {shown} to leave the source folder as it was, received "
+            f"Expected {split.shown} to leave the source folder as it was, received "
             f"{len(gone)} file(s) gone or changed.",
             "source unchanged",
             gone[:10],
@@ -165,26 +240,25 @@ def _check_source_untouched(shown: str, known: dict[str, Any]) -> None:
         )
 
 
-def _check_empty_skipped(shown: str, known: dict[str, Any], copied: set[str]) -> None:
-    empty = sorted(copied & set(known["empty"]))
+def _check_empty_skipped(split: _Split) -> None:
+    empty = sorted((split.training | split.validation) & set(split.known["empty"]))
     if empty:
         raise _fail(
-            f"Expected {shown} to skip zero-length files, received {', '.join(empty)} copied.",
+            f"Expected {split.shown} to skip zero-length files, received {', '.join(empty)} "
+            "copied.",
             "zero-length files skipped",
             empty,
             "test os.path.getsize(path) > 0 before keeping a file.",
         )
 
 
-def _check_disjoint(
-    shown: str, known: dict[str, Any], training: set[str], validation: set[str]
-) -> None:
-    both = training & validation
+def _check_disjoint(split: _Split) -> None:
+    both = split.training & split.validation
     if not both:
         return
-    if validation == training:
+    if split.validation == split.training:
         hint = "validation got the training files: copy the other part of the shuffled list."
-    elif known["split"] == 1.0:
+    elif split.known["split"] == 1.0:
         hint = (
             "with SPLIT_SIZE 1.0 nothing is left for validation; note files[-0:] is the whole list."
         )
@@ -198,20 +272,24 @@ def _check_disjoint(
     )
 
 
-def _check_complete(
-    shown: str, known: dict[str, Any], training: set[str], validation: set[str]
-) -> None:
+def _check_complete(split: _Split) -> None:
+    known = split.known
     wanted = set(known["digests"]) - set(known["empty"])
-    missing, extra = wanted - training - validation, (training | validation) - wanted
+    copied = split.training | split.validation
+    missing, extra = wanted - copied, copied - wanted - set(known["empty"])
     if missing or extra:
         raise _fail(
-            f"Expected {shown} to copy each of the {len(wanted)} non-empty files once, received "
-            f"{len(missing)} missing and {len(extra)} unexpected.",
+            f"Expected {split.shown} to copy each of the {len(wanted)} non-empty files, "
+            f"received {len(missing)} missing and {len(extra)} unexpected.",
             sorted(wanted)[:10],
             {"missing": sorted(missing)[:10], "unexpected": sorted(extra)[:10]},
             "copy every non-empty file of SOURCE_DIR, keeping its name.",
         )
-    changed = [n for n in wanted if _digest(_where(known, n, training)) != known["digests"][n]]
+    changed = [
+        name
+        for name in wanted
+        if _digest(_where(known, name, split.training)) != known["digests"][name]
+    ]
     if changed:
         raise _fail(
             f"Expected byte-identical copies, received {len(changed)} changed file(s).",
@@ -225,44 +303,79 @@ def _where(known: dict[str, Any], name: str, training: set[str]) -> Path:
     return known["training" if name in training else "validation"] / name
 
 
-def _check_counts(shown: str, known: dict[str, Any], training: set[str]) -> None:
+def _check_counts(split: _Split) -> None:
+    known = split.known
     non_empty = len(known["digests"]) - len(known["empty"])
     expected = int(non_empty * known["split"])
-    if len(training) == expected:
+    received = len(split.training - set(known["empty"]))
+    if received == expected:
         return
     counted_empty = int(len(known["digests"]) * known["split"])
     hint = (
         "the split was counted before dropping the zero-length files: filter first, then "
         "take int(len(non_empty_files) * SPLIT_SIZE)."
-        if len(training) == counted_empty
+        if received == counted_empty
         else "put int(number of non-empty files × SPLIT_SIZE) files in training."
     )
     raise _fail(
         f"Expected {expected} of {non_empty} files in training with SPLIT_SIZE "
-        f"{known['split']}, received {len(training)}.",
+        f"{known['split']}, received {received}.",
         expected,
-        len(training),
+        received,
         hint,
     )
 
 
-def _check_message(shown: str, known: dict[str, Any], printed: str) -> None:
-    lines = [f"{name} is zero length, so ignoring." for name in known["empty"]]
-    missing = [line for line in lines if line not in printed]
+def _check_message(split: _Split) -> None:
+    """The course's message for every zero-length file, compared as the course's own
+    "Expected output" shows it: the final period and the spacing around it are optional, and
+    the name may come with its folder."""
+    names = split.known["empty"]
+    lines = [f"{name} is zero length, so ignoring." for name in names]
+    missing = [
+        line for name, line in zip(names, lines, strict=True) if not _said(name, split.printed)
+    ]
     if not missing:
         return
+    printed = split.printed
     if "filename is zero length" in printed:
         hint = 'print the file\'s name, not the word: f"{filename} is zero length, so ignoring."'
     elif "zero length" not in printed:
         hint = 'print "<name> is zero length, so ignoring." for every zero-length file skipped.'
     else:
-        hint = 'print exactly "<name> is zero length, so ignoring." with the bare file name.'
+        hint = 'print "<name> is zero length, so ignoring." with the file\'s name.'
     raise _fail(
-        f"Expected {shown} to print {missing[0]!r}, received {printed.strip()[:200]!r}.",
+        f"Expected {split.shown} to print {missing[0]!r}, received {printed.strip()[:200]!r}.",
         lines,
         printed.strip()[:500],
         hint,
     )
+
+
+def _said(name: str, printed: str) -> bool:
+    pattern = rf"(?:^|[\s/\\'\"]){re.escape(name)}['\"]?\s+is\s+zero\s+length\s*,?\s*so\s+ignoring"
+    return re.search(pattern, printed, re.IGNORECASE | re.MULTILINE) is not None
+
+
+_PER_CALL = {
+    "source_untouched": _check_source_untouched,
+    "empty_skipped": _check_empty_skipped,
+    "disjoint": _check_disjoint,
+    "complete": _check_complete,
+    "counts": _check_counts,
+    "message": _check_message,
+}
+
+_PASSED = {
+    "source_untouched": "the source folder is left as it was",
+    "empty_skipped": "zero-length files are skipped",
+    "disjoint": "no file is in both training and validation",
+    "complete": "every non-empty file is copied once, byte for byte",
+    "counts": "int(n × SPLIT_SIZE) files go to training",
+    "message": "each zero-length file is reported with the course's message",
+    "random": "two calls on one folder split it differently",
+    "edge_sizes": "SPLIT_SIZE 1.0 puts every file in training",
+}
 
 
 def _digest(path: Path) -> str:

@@ -215,12 +215,13 @@ def _adopt_model(ctx: CheckContext, fits: Callable[[Any], bool]) -> None:
     `fits` (the most trained first) to it, as the structure match does for whole layer
     lists: the step's later checks then grade it, and the report names it."""
     artifacts, wanted = ctx.submission.artifacts, ctx.step_model
-    if artifacts is None or wanted is None or wanted in artifacts.models:
+    if artifacts is None or wanted is None or wanted in {*artifacts.models, *artifacts.unset}:
         return
     if ctx.submission.matches.get(wanted) is not None:
         return
     trained = Counter(name for fit in artifacts.fits for name in fit.variables)
-    for name in sorted(artifacts.models, key=lambda n: (-trained[n], n.startswith("_"), n)):
+    candidates = ctx._candidates()  # models no step names and no step has matched yet
+    for name in sorted(candidates, key=lambda n: (-trained[n], n.startswith("_"), n)):
         try:
             model = ctx.submission.load_model(name)
         except CheckSkipped:
