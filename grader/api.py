@@ -156,8 +156,9 @@ def grade_loaded(
         artifacts = read_artifacts(workspace.artifacts_dir)
         problems = _no_code(run.cells) + run.problems
         data = holdouts.attach(data)
+        named = spec.named_variables
         submission = Submission(
-            artifacts, run.cells, data, options.profile, problems, hidden, claimed=spec.models
+            artifacts, run.cells, data, options.profile, problems, hidden, claimed=named
         )
         judging = judge.submit(spec, submission)
         if options.html and artifacts:

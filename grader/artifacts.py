@@ -46,6 +46,7 @@ class Artifacts:
     models: dict[str, ModelArtifact] = field(default_factory=dict)
     fits: tuple[FitRecord, ...] = ()
     variables: dict[str, VariableArtifact] = field(default_factory=dict)
+    candidates: dict[str, VariableArtifact] = field(default_factory=dict)  # for renamed ones
     globals: tuple[str, ...] = ()
     unset: tuple[str, ...] = ()  # globals still `None`, as the starter leaves them
     environment: dict[str, Any] = field(default_factory=dict)
@@ -65,6 +66,7 @@ def read_artifacts(root: Path) -> Artifacts | None:
         models={n: _model(root, n, e) for n, e in manifest["models"].items()},
         fits=tuple(_fit(entry) for entry in manifest["fits"]),
         variables={n: _variable(root, n, e) for n, e in manifest["variables"].items()},
+        candidates={n: _variable(root, n, e) for n, e in manifest.get("candidates", {}).items()},
         globals=tuple(manifest["globals"]),
         unset=tuple(str(name) for name in manifest.get("unset", [])),
         environment=manifest.get("environment", {}),

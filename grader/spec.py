@@ -151,9 +151,15 @@ class AssignmentSpec(Strict):
         return None
 
     @property
-    def models(self) -> frozenset[str]:
-        """The model variables the steps name."""
-        return frozenset(step.model for step in self.steps if step.model)
+    def named_variables(self) -> frozenset[str]:
+        """Every variable the spec names: the steps' models and the checks' data variables."""
+        models = {step.model for step in self.steps if step.model}
+        data = {
+            str(check.args["variable"])
+            for _, _, check in self.iter_checks()
+            if isinstance(check.args.get("variable"), str)
+        }
+        return frozenset(models | data)
 
     @cached_property
     def reference(self) -> Path:

@@ -77,6 +77,57 @@ def test_missing_variable_is_skipped(tmp_path: Path) -> None:
     )
 
 
+def with_candidates(submission: Any, folder: Path, **arrays: np.ndarray) -> Any:
+    """The globals the collect step exports when a wanted variable is absent."""
+    from dataclasses import replace
+
+    from grader.artifacts import VariableArtifact
+
+    entries = {}
+    for name, value in arrays.items():
+        path = folder / f"candidate-{name}.npy"
+        np.save(path, value)
+        entries[name] = VariableArtifact(name, True, "ndarray", path)
+    submission.artifacts = replace(submission.artifacts, candidates=entries)
+    return submission
+
+
+def test_a_renamed_variable_is_found_by_its_content(tmp_path: Path) -> None:
+    """`Y_train_cat` for `y`: the one global whose content is the one-hot labels; said so."""
+    onehot = np.eye(10)[LABELS.reshape(-1)]
+    submission = make_submission(tmp_path, data=served())
+    with_candidates(submission, tmp_path, Y_train_cat=onehot, labels=LABELS, n=np.array(3))
+    result = grade_one(submission, "one_hot", one_hot_args())
+    assert result.status == "passed", result.message
+    assert "used `Y_train_cat` (no `y` found)" in result.message
+
+
+def test_no_content_match_leaves_the_variable_missing(tmp_path: Path) -> None:
+    submission = make_submission(tmp_path, data=served())
+    with_candidates(submission, tmp_path, labels=LABELS, wrong=np.eye(10)[[0, 0, 0, 0]])
+    result = grade_one(submission, "one_hot", one_hot_args())
+    assert (result.status, result.message) == (
+        "skipped",
+        "the variable `y` was not found in the notebook",
+    )
+
+
+def test_two_different_candidates_are_ambiguous_and_a_named_one_is_never_taken(
+    tmp_path: Path,
+) -> None:
+    """Predictions before and after training both look like probabilities: neither is
+    guessed; a variable the spec names for another check is not borrowed either."""
+    before, after = np.full((2, 3), 1 / 3), np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1]])
+    args = {"variable": "p", "classes": 3}
+    both = with_candidates(
+        make_submission(tmp_path / "a"), tmp_path, untrained=before, trained=after
+    )
+    assert grade_one(both, "probabilities", args).status == "skipped"
+    named = with_candidates(make_submission(tmp_path / "b"), tmp_path, other=after)
+    named.claimed = frozenset({"other"})
+    assert grade_one(named, "probabilities", args).status == "skipped"
+
+
 def fit(epochs: int, validation: bool = True, batch_size: int = 64) -> FitRecord:
     records = tuple(EpochRecord(e, 0.5, {"loss": 1.0 / e}) for e in range(1, epochs + 1))
     return FitRecord("model", "m", 150, 5, validation, batch_size, records, ("model",))

@@ -77,6 +77,31 @@ def test_export_round_trips_through_the_artifact_reader(
     assert "_hidden" not in artifacts.globals
 
 
+def test_numeric_globals_are_exported_as_candidates_only_when_a_variable_is_missing(
+    recorded_model_class: Any, keras: Any, tmp_path: Path
+) -> None:
+    """They let the checks find a renamed variable by its content; a None is recorded."""
+    _, recorder = recorded_model_class
+    namespace = {
+        "Y_cat": np.eye(3),
+        "count": 7,
+        "flag": True,
+        "text": "no",
+        "module": np,
+        "todo": None,
+    }
+    missing = tmp_path / "missing"
+    export.export_all({"out_dir": str(missing), "variables": ["y"]}, namespace, recorder, [])
+    artifacts = read_artifacts(missing)
+    assert artifacts is not None
+    assert set(artifacts.candidates) == {"Y_cat", "count"}
+    assert np.array_equal(np.load(artifacts.candidates["Y_cat"].path), np.eye(3))
+    assert artifacts.unset == ("todo",)
+    present = tmp_path / "present"
+    export.export_all({"out_dir": str(present), "variables": ["Y_cat"]}, namespace, recorder, [])
+    assert read_artifacts(present).candidates == {}
+
+
 def test_missing_manifest_means_nothing_was_collected(tmp_path: Path) -> None:
     assert read_artifacts(tmp_path) is None
 

@@ -35,8 +35,8 @@ class Probabilities(Params):
 def check_loaded(ctx: CheckContext, params: ServedSplit) -> str:
     """The variable holds the images the dataset's `load_data()` returned, unchanged."""
     served = getattr(ctx.dataset(params.dataset).served, params.split).x
-    received = ctx.variable(params.variable)
-    if received.shape != served.shape or not np.array_equal(received, served):
+    received = ctx.variable(params.variable, lambda a: _same_array(a, served))
+    if not _same_array(received, served):
         raise CheckFailed(
             f"Expected `{params.variable}` to hold the {params.split} images of shape "
             f"{served.shape}, received an array of shape {received.shape}.",
@@ -53,7 +53,7 @@ def check_one_hot(ctx: CheckContext, params: OneHot) -> str:
     """The variable is the one-hot encoding of the served labels, computed by the grader."""
     labels = getattr(ctx.dataset(params.dataset).served, params.split).y.reshape(-1)
     expected = np.eye(params.classes, dtype=np.float32)[labels]
-    received = ctx.variable(params.variable)
+    received = ctx.variable(params.variable, lambda a: _same_array(a, expected))
     if received.shape != expected.shape:
         raise CheckFailed(
             f"Expected `{params.variable}` of shape {expected.shape}, received {received.shape}.",
@@ -77,8 +77,8 @@ def check_one_hot(ctx: CheckContext, params: OneHot) -> str:
 def check_param_answer(ctx: CheckContext, params: ParamAnswer) -> str:
     """The number the notebook gives equals the parameter count of its own step model."""
     expected = int(ctx.model().count_params())
-    received = ctx.variable(params.variable)
-    if received.size != 1 or int(received.reshape(-1)[0]) != expected:
+    received = ctx.variable(params.variable, lambda a: _the_number(a, expected))
+    if not _the_number(received, expected):
         raise CheckFailed(
             f"Expected `{params.variable}` = {expected:,}, received {received.tolist()}.",
             expected=expected,
@@ -91,7 +91,7 @@ def check_param_answer(ctx: CheckContext, params: ParamAnswer) -> str:
 @check("probabilities", Probabilities, "Probability vectors")
 def check_probabilities(ctx: CheckContext, params: Probabilities) -> str:
     """The variable holds probability vectors: rows of `classes` values in [0, 1] summing to 1."""
-    received = ctx.variable(params.variable)
+    received = ctx.variable(params.variable, lambda a: _probability_rows(a, params))
     if received.ndim != 2 or received.shape[1] != params.classes or len(received) < params.min_rows:
         raise CheckFailed(
             f"Expected `{params.variable}` of shape (≥{params.min_rows}, {params.classes}), "
@@ -110,6 +110,22 @@ def check_probabilities(ctx: CheckContext, params: Probabilities) -> str:
             hint="the last layer needs activation='softmax'.",
         )
     return f"{len(received)} probability vectors"
+
+
+def _same_array(received: np.ndarray, expected: np.ndarray) -> bool:
+    return received.shape == expected.shape and bool(np.array_equal(received, expected))
+
+
+def _the_number(received: np.ndarray, expected: int) -> bool:
+    return received.size == 1 and float(received.reshape(-1)[0]) == expected
+
+
+def _probability_rows(received: np.ndarray, params: Probabilities) -> bool:
+    shape_ok = received.ndim == 2 and received.shape[1] == params.classes
+    if not shape_ok or len(received) < params.min_rows:
+        return False
+    in_range = received.min() >= 0 and received.max() <= 1
+    return bool(in_range and np.allclose(received.sum(axis=1), 1, atol=1e-3))
 
 
 class RgbImages(ServedSplit):

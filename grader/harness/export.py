@@ -28,6 +28,7 @@ def export_all(
         "models": models,
         "fits": [_fit_entry(fit, names_by_id) for fit in recorder.fits],
         "variables": {n: _export_variable(out, n, namespace) for n in arguments["variables"]},
+        "candidates": _export_candidates(out, namespace, arguments["variables"]),
         "calls": export_calls(out, arguments.get("calls", []), namespace),
         "files": _copy_files(out, arguments.get("files", [])),
         "globals": sorted(n for n in namespace if not n.startswith("_")),
@@ -123,6 +124,48 @@ def _export_variable(out: Path, name: str, namespace: dict[str, Any]) -> dict[st
         np.save(out / "variables" / f"{name}.npy", array, allow_pickle=False)
         entry["file"] = f"variables/{name}.npy"
     return entry
+
+
+# Arrays exported as candidates for a renamed variable: at most this many elements each, and
+# this many bytes in all (a full-size dataset is not copied twice).
+_CANDIDATE_ELEMENTS = 20_000_000
+_CANDIDATE_BYTES = 400_000_000
+
+
+def _export_candidates(out: Path, namespace: dict[str, Any], wanted: list[str]) -> dict[str, Any]:
+    """When a variable the checks want is absent, every other numeric global (arrays, tensors,
+    numbers) is exported, for the checks to find the renamed one by its content."""
+    import numpy as np
+
+    if all(name in namespace for name in wanted):
+        return {}
+    (out / "candidates").mkdir(exist_ok=True)
+    found, spent = {}, 0
+    for name, value in sorted(namespace.items()):
+        if name.startswith("_") or name in wanted or not _numeric(value):
+            continue
+        try:
+            array = np.asarray(value)
+        except Exception:
+            continue
+        if array.dtype.kind not in "biuf" or array.size > _CANDIDATE_ELEMENTS:
+            continue
+        spent += array.nbytes
+        if spent > _CANDIDATE_BYTES:
+            break
+        file = f"candidates/{name}.npy"
+        np.save(out / file, array, allow_pickle=False)
+        found[name] = {"present": True, "type": type(value).__name__, "file": file}
+    return found
+
+
+def _numeric(value: Any) -> bool:
+    """An array, a tensor or a number: what a data variable can be (not a module or model)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return True
+    return hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(value, type)
 
 
 def _environment() -> dict[str, Any]:
