@@ -134,3 +134,69 @@ def test_the_history_check_reads_the_first_or_last_fit(keras: Any, tmp_path: Pat
     assert first.status == "passed"
     missing = grade_one(submission, "history", {"metric": "accuracy", "min": 0.8})
     assert missing.status == "failed" and "not recorded" in missing.message
+
+
+def test_fine_tuning_may_open_the_last_two_blocks_where_the_spec_allows_it(
+    keras: Any, tmp_path: Path
+) -> None:
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    two_blocks = (fit(HEAD, 1e-3), fit(["block4_conv3", *BLOCK5, *HEAD], 1e-5))
+    submission = make_submission(tmp_path, {"model": model}, fits=two_blocks)
+    allowed = {"fine_tune": ["block4", "block5"]}
+    assert grade_one(submission, "phases", allowed).status == "passed"
+    whole = (fit(HEAD, 1e-3), fit(["block1_conv1", "block4_conv3", *BLOCK5, *HEAD], 1e-5))
+    submission = make_submission(tmp_path / "whole", {"model": model}, fits=whole)
+    result = grade_one(submission, "phases", allowed)
+    assert result.status == "failed" and "block1_conv1" in result.message
+
+
+def nested_cut(keras: Any, cut: str = "mixed7") -> Any:
+    """The base cut with Model(base.input, layer.output) and called as a layer behind an
+    augmentation layer, the head on its output (a 2024-style model)."""
+    inputs = keras.Input((8, 8, 3))
+    x = keras.layers.Conv2D(4, 3, name="conv2d")(inputs)
+    x = keras.layers.Conv2D(4, 3, name="mixed6")(x)
+    x = keras.layers.Conv2D(4, 3, name="mixed7")(x)
+    base = keras.Model(inputs, x)
+    base.trainable = False
+    cut_base = keras.Model(base.input, base.get_layer(cut).output)
+    outer = keras.Input((8, 8, 3))
+    y = keras.layers.RandomFlip("horizontal")(outer)
+    y = keras.layers.Flatten()(cut_base(y))
+    return keras.Model(outer, keras.layers.Dense(1, activation="sigmoid")(y))
+
+
+def test_a_nested_base_is_cut_and_frozen_where_asked(keras: Any, tmp_path: Path) -> None:
+    right = make_submission(tmp_path / "a", {"model": nested_cut(keras)})
+    assert grade_one(right, "cut_at", {"layer": "mixed7"}).status == "passed"
+    assert grade_one(right, "frozen_base", {"until": "mixed7"}).status == "passed"
+    wrong = make_submission(tmp_path / "b", {"model": nested_cut(keras, cut="mixed6")})
+    result = grade_one(wrong, "cut_at", {"layer": "mixed7"})
+    assert result.status == "failed" and "`mixed6`" in result.message
+
+
+def test_a_renamed_model_with_the_base_is_found_and_named(keras: Any, tmp_path: Path) -> None:
+    submission = make_submission(tmp_path, {"net": based_model(keras)})
+    result = grade_one(submission, "base_model", {"prefix": "mixed", "params": 2 * (36 * 4 + 4)})
+    assert result.status == "passed", result.message
+    assert "matched model variable `net`" in result.message
+
+
+def test_the_comparison_model_must_be_dense_with_ten_outputs(keras: Any, tmp_path: Path) -> None:
+    dense = keras.Sequential(
+        [keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(10, "softmax")]
+    )
+    renamed = make_submission(tmp_path / "a", {"dense_net": dense})
+    result = grade_one(renamed, "dense_network", {})
+    assert result.status == "passed" and "`dense_net`" in result.message
+    convolutional = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(2, 3),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, "softmax"),
+        ]
+    )
+    named = make_submission(tmp_path / "b", {"model": convolutional})
+    result = grade_one(named, "dense_network", {})
+    assert result.status == "failed" and "1 convolution layer" in result.message

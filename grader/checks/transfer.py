@@ -184,7 +184,7 @@ def check_base_model(ctx: CheckContext, params: BaseModel) -> str:
         ctx,
         lambda model: (
             _base_params(model, params.prefix) == params.params
-            and _outputs(model) in (params.outputs, None)
+            and params.outputs in (None, _outputs(model))
         ),
     )
     count = _base_params(ctx.model(), params.prefix)
