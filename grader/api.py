@@ -36,7 +36,7 @@ from grader.notebook import (
 from grader.outcomes import UsageError
 from grader.progress import Progress
 from grader.report import gradescope, junit, plots, step_summary
-from grader.results import CellResult, DataSource, GradeResult
+from grader.results import CellResult, CheckResult, DataSource, GradeResult
 from grader.sandbox import Isolation, Sandbox, choose_isolation, hidden_paths, python_folders
 from grader.selftest import (
     MutantOutcome,
@@ -183,7 +183,7 @@ def grade_loaded(
         cells=run.cells,
         fits=artifacts.fits if artifacts else (),
         environment=environment,
-        problems=problems,
+        problems=problems + _other_task(spec, verdicts.checks),
         comparison=verdicts.comparison,
         advice=verdicts.advice,
         notes=artifacts.notes if artifacts else (),
@@ -226,6 +226,19 @@ class _Phases:
         now = time.perf_counter()
         self.seconds[name] = round(now - self.last, 2)
         self.last = now
+
+
+def _other_task(spec: AssignmentSpec, checks: tuple[CheckResult, ...]) -> tuple[str, ...]:
+    """A notebook in which no step of the assignment was found: likely another task's."""
+    absent = [c for c in checks if c.status == "skipped" and "not found" in c.message]
+    if not checks or any(c.status == "passed" for c in checks) or len(absent) < len(checks) / 2:
+        return ()
+    steps = sorted({c.step for c in absent}, key=[s.id for s in spec.steps].index)
+    return (
+        f"none of the {len(spec.steps)} steps of `{spec.id}` was found in this notebook "
+        f"(missing: {', '.join(steps)}). Hint: is it the notebook of this assignment? Grade "
+        "it with `--assignment ID` (`grade list` shows them).",
+    )
 
 
 def _no_code(cells: tuple[CellResult, ...]) -> tuple[str, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 import numpy as np
+from pydantic import Field, model_validator
 
 from grader.checks.context import CheckContext
 from grader.checks.evaluation import evaluation_of
@@ -27,10 +28,17 @@ class Accuracy(Params):
     mean subtraction of `vgg16.preprocess_input`); the best counts and is named."""
 
     dataset: str
-    min: float
+    min: float | None = None
+    above_chance: float | None = Field(default=None, gt=0, lt=1)
     input_scale: float = 1.0
     preprocess: tuple[Literal["scale", "vgg16"], ...] = ("scale",)
-    judged: ClassVar[tuple[str, ...]] = ("min",)
+    judged: ClassVar[tuple[str, ...]] = ("min", "above_chance")
+
+    @model_validator(mode="after")
+    def _some_threshold(self) -> Accuracy:
+        if self.min is None and self.above_chance is None:
+            raise ValueError("give `min` (an accuracy) or `above_chance` (a significance level)")
+        return self
 
 
 class HistoryMetric(Params):
@@ -84,7 +92,16 @@ def check_trained(ctx: CheckContext, params: Trained) -> dict[str, Any]:
 
 
 def judge_accuracy(measured: dict[str, Any], params: Accuracy) -> str:
-    accuracy = measured["accuracy"]
+    """`min`: the course's threshold. `above_chance`: a binomial test of the held-out
+    predictions against always guessing the commonest class, at that significance level; it
+    says the model learned, which any correct solution does within a quick budget, whatever
+    its architecture and optimizer."""
+    accuracy, images = measured["accuracy"], measured["images"]
+    shown = f"accuracy {accuracy:.3f} on {images:,} held-out images"
+    if params.above_chance is not None:
+        shown += _judge_above_chance(measured, params.above_chance)
+    if params.min is None:
+        return shown
     if accuracy < params.min:
         raise CheckFailed(
             f"Expected accuracy ≥ {params.min:.2f} on the grader's held-out images, received "
@@ -94,7 +111,27 @@ def judge_accuracy(measured: dict[str, Any], params: Accuracy) -> str:
             hint="check the loss, the learning rate and that inputs are scaled to [0, 1]; "
             "the training curves in the report show whether the model learned at all.",
         )
-    return f"accuracy {accuracy:.3f} on {measured['images']:,} held-out images (≥ {params.min:.2f})"
+    return f"{shown} (≥ {params.min:.2f})"
+
+
+def _judge_above_chance(measured: dict[str, Any], level: float) -> str:
+    from scipy.stats import binomtest
+
+    images, chance = measured["images"], measured["chance"]
+    correct = round(measured["accuracy"] * images)
+    p_value = binomtest(correct, images, chance, alternative="greater").pvalue
+    if p_value >= level:
+        raise CheckFailed(
+            f"Expected accuracy clearly above chance on the grader's {images:,} held-out images "
+            f"(guessing the commonest class scores {chance:.3f}; a binomial test must give "
+            f"p < {level:g}), received {measured['accuracy']:.3f} (p = {p_value:.2g}).",
+            expected=f"> {chance:.3f} with p < {level:g}",
+            received=round(measured["accuracy"], 4),
+            hint="the model did not learn: check the loss against the labels, the last "
+            "layer's activation and that inputs are scaled to [0, 1]; the training curves in "
+            "the report show whether the loss fell.",
+        )
+    return f": above chance ({chance:.3f}), p = {p_value:.1g}"
 
 
 @check("accuracy", Accuracy, "Held-out accuracy", judge_accuracy, reads_training=True)
@@ -120,7 +157,7 @@ def check_accuracy(ctx: CheckContext, params: Accuracy) -> dict[str, Any]:
     if len(set(tried.values())) > 1:
         shaped = "resized" if best[1] == "resize" else "padded"
         ctx.notes.append(f"inputs preprocessed as {best[0]!r}, images {shaped} to fit")
-    return {"accuracy": accuracy, "images": len(holdout)}
+    return {"accuracy": accuracy, "images": len(holdout), "chance": _commonest_share(holdout.y)}
 
 
 def _geometries(model: Any, x: np.ndarray) -> tuple[str, ...]:
@@ -134,6 +171,13 @@ def _other_size(shape: tuple[int, ...], wanted: tuple[int | None, ...]) -> bool:
     """Images (N, H, W, ...) of another height or width than a model's fixed image input."""
     fixed = len(wanted) == 3 and None not in wanted[:2]
     return len(shape) >= 3 and fixed and tuple(shape[1:3]) != wanted[:2]
+
+
+def _commonest_share(truth: np.ndarray) -> float:
+    """The accuracy of always guessing the commonest class: chance, for these images."""
+    labels = truth.reshape(len(truth), -1)
+    labels = labels.argmax(axis=1) if labels.shape[1] > 1 else labels.reshape(-1)
+    return float(np.bincount(labels.astype(int)).max() / len(labels))
 
 
 def _share_right(probabilities: np.ndarray, truth: np.ndarray) -> float:
