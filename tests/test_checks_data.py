@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from grader.datasets import PreparedData
 from grader.datasets.base import Split, Splits
+from grader.outcomes import CheckFailed
 from grader.results import EpochRecord, FitRecord
 from tests.conftest import grade_one, make_submission
 
@@ -165,6 +167,40 @@ def test_accuracy_is_measured_on_the_grader_holdout(keras: Any, tmp_path: Path) 
     assert failed.message == (
         "Expected accuracy ≥ 0.60 on the grader's held-out images, received 0.500."
     )
+
+
+def test_above_chance_fails_a_model_that_always_guesses_the_commonest_class(
+    keras: Any, tmp_path: Path
+) -> None:
+    """Class 3 is half of the held-out labels: guessing it always scores 0.5, which is chance."""
+    model = tiny_classifier(keras)
+    bias = np.zeros(10, np.float32)
+    bias[3] = 10.0
+    model.layers[-1].set_weights([np.zeros((4, 10), np.float32), bias])
+    submission = make_submission(tmp_path, {"model": model}, data=served())
+    result = grade_one(submission, "accuracy", {"dataset": "toy", "above_chance": 0.01})
+    assert result.status == "failed"
+    assert "guessing the commonest class scores 0.500" in result.message
+    assert "received 0.500 (p = " in result.message
+
+
+def test_above_chance_passes_a_slow_but_real_learner_and_states_n_and_p() -> None:
+    """A Dense(512) head under RMSprop(1e-4) reaching 0.26 of 24 classes has learned."""
+    from grader.checks.training import Accuracy, judge_accuracy
+
+    params = Accuracy(dataset="sign_mnist", above_chance=1e-6)
+    shown = judge_accuracy({"accuracy": 0.26, "images": 600, "chance": 1 / 24}, params)
+    assert shown.startswith("accuracy 0.260 on 600 held-out images: above chance (0.042), p = ")
+    barely = {"accuracy": 0.07, "images": 600, "chance": 1 / 24}
+    with pytest.raises(CheckFailed, match=r"p < 1e-06\), received 0.070"):
+        judge_accuracy(barely, params)
+
+
+def test_an_accuracy_check_needs_some_threshold() -> None:
+    from grader.checks.training import Accuracy
+
+    with pytest.raises(ValueError, match="`above_chance`"):
+        Accuracy(dataset="toy")
 
 
 def test_param_answer_is_compared_with_the_models_own_count(keras: Any, tmp_path: Path) -> None:
