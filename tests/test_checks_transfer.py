@@ -200,3 +200,13 @@ def test_the_comparison_model_must_be_dense_with_ten_outputs(keras: Any, tmp_pat
     named = make_submission(tmp_path / "b", {"model": convolutional})
     result = grade_one(named, "dense_network", {})
     assert result.status == "failed" and "1 convolution layer" in result.message
+
+
+def test_a_base_cut_elsewhere_is_judged_frozen_up_to_its_head(keras: Any, tmp_path: Path) -> None:
+    """The cut_at check blames the wrong layer; frozen_base does not fail a second time."""
+    frozen = make_submission(tmp_path / "a", {"model": based_model(keras, cut="mixed6")})
+    assert grade_one(frozen, "frozen_base", {"until": "mixed7"}).status == "passed"
+    training = make_submission(
+        tmp_path / "b", {"model": based_model(keras, cut="mixed6", frozen=False)}
+    )
+    assert grade_one(training, "frozen_base", {"until": "mixed7"}).status == "failed"

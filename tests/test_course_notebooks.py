@@ -43,10 +43,12 @@ def test_a_colab_notebook_in_the_course_style_grades_fully(tmp_path: Path) -> No
 
 
 # Steps whose code the starter already gives (the dense baseline to compare with).
-GIVEN_IN_STARTER = {"transfer-learning": ("mlp",)}
+GIVEN_IN_STARTER = {"vgg16-fashion-mnist": ("mlp",)}
 
 
-@pytest.mark.parametrize("assignment", ["csv-to-array", "file-splitting", "transfer-learning"])
+@pytest.mark.parametrize(
+    "assignment", ["csv-to-array", "file-splitting", "transfer-learning", "vgg16-fashion-mnist"]
+)
 def test_an_untouched_starter_gets_a_full_report_of_clear_failures(
     tmp_path: Path, assignment: str
 ) -> None:

@@ -86,7 +86,12 @@ def test_horse_archives_hold_each_tree_at_their_root(horse_tree: Path, subset: s
 
 
 def test_horse_place_and_downloads_name_written_files(horse_tree: Path) -> None:
-    assert horse_or_human.PLACE == {"/tmp/training": "training", "/tmp/validation": "validation"}
+    assert horse_or_human.PLACE == {
+        "/tmp/training": "training",
+        "/tmp/validation": "validation",
+        "data/train": "training",  # the 2024 revision's lab layout
+        "data/validation": "validation",
+    }
     for member in [*horse_or_human.PLACE.values(), *horse_or_human.DOWNLOADS.values()]:
         assert (horse_tree / member).exists()
     assert set(horse_or_human.DOWNLOADS.values()) == {

@@ -226,7 +226,10 @@ def test_course_download_and_place_give_the_same_file() -> None:
     course = f"https://storage.googleapis.com/mledu-datasets/{inception_v3_notop.FILE}"
     assert inception_v3_notop.DOWNLOADS[course] == inception_v3_notop.FILE
     place = inception_v3_notop.PLACE
-    assert place == {f"/tmp/{inception_v3_notop.FILE}": inception_v3_notop.FILE}
+    assert place == {
+        f"/tmp/{inception_v3_notop.FILE}": inception_v3_notop.FILE,
+        f"model/{inception_v3_notop.FILE}": inception_v3_notop.FILE,  # the 2024 lab layout
+    }
     assert set(vgg16_notop.DOWNLOADS.values()) == {vgg16_notop.FILE}
     assert vgg16_notop.PLACE == {}
     assert os.path.basename(vgg16_notop.KERAS_URL) == vgg16_notop.FILE

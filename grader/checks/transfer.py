@@ -44,11 +44,18 @@ def check_frozen_base(ctx: CheckContext, params: FrozenBase) -> str:
     return f"{len(base)} base layers up to `{params.until}` are frozen"
 
 
+_HEAD_STARTS = ("Flatten", "GlobalAveragePooling2D", "GlobalMaxPooling2D")
+
+
 def _layers_until(model: object, name: str) -> list:
     """The layers up to `name`, looking inside nested models too: a base called as a layer
-    (augmentation in front of it, the 2024 revision's style) keeps its own layers there."""
+    (augmentation in front of it, the 2024 revision's style) keeps its own layers there. A
+    base cut elsewhere is what comes before the head (its `cut_at` check says where)."""
     layers = _flat_layers(model)
     names = [layer.name for layer in layers]
+    kinds = [type(layer).__name__ for layer in layers]
+    if name not in names and any(kind in _HEAD_STARTS for kind in kinds):
+        return layers[: next(i for i, kind in enumerate(kinds) if kind in _HEAD_STARTS)]
     if name not in names:
         raise CheckFailed(
             f"Expected a layer named `{name}` in the model, received none.",
