@@ -293,6 +293,7 @@ def prepared_notebook(
         "keras": spec.keras,
         "deterministic": profile.deterministic,
         "max_epochs": profile.max_epochs,
+        "min_steps": profile.min_steps,
         "budget_by_size": [rule.model_dump() for rule in profile.budget_by_size],
         "datasets": served.load_data,
         "downloads": served.downloads,

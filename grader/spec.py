@@ -45,6 +45,10 @@ class SizeBudget(Strict):
 class ProfileSpec(Strict):
     description: str
     max_epochs: int | None = Field(default=None, gt=0)
+    # A fit whose `max_epochs` are too short for this many optimizer steps (large batches, a
+    # small training set) runs more epochs, up to the epochs it asks for: a correct model
+    # written with batch_size=128 learns as much as one written with 20.
+    min_steps: int | None = Field(default=None, gt=0)
     budget_by_size: list[SizeBudget] = []
     data: DataChoice = "auto"
     sizes: dict[str, DataSizes] = {}

@@ -239,3 +239,44 @@ def test_a_large_model_trains_on_fewer_batches_of_an_iterator(keras: Any) -> Non
     arguments: dict[str, Any] = {"x": Batches(), "validation_data": Batches()}
     _cut_samples(arguments, 200)
     assert arguments["steps_per_epoch"] == 7 and arguments["validation_steps"] == 7
+
+
+def test_short_epochs_get_enough_steps_but_never_more_epochs_than_asked(keras: Any) -> None:
+    """A correct model written with a large batch learns as much as one with a small batch:
+    the epoch cap rises until the fit takes `min_steps` optimizer steps."""
+
+    class Probe(keras.Sequential):
+        pass
+
+    recorder = FitRecorder(max_epochs=2, min_steps=6)
+    recorder.patch(Probe)
+    x, y = np.zeros((16, 4), "float32"), np.zeros(16)
+    for batch_size, epochs in ((16, 10), (4, 10), (16, 3)):
+        model = Probe([keras.Input((4,)), keras.layers.Dense(2)])
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0)
+    # 1 step an epoch: 6 epochs; 4 steps an epoch: the cap of 2 already gives 8; asked for 3
+    assert [len(f["epochs"]) for f in recorder.fits] == [6, 2, 3]
+    assert [f["epochs_cap"] for f in recorder.fits] == [6, 2, 6]
+
+
+def test_steps_per_epoch_are_told_from_arrays_iterators_and_datasets() -> None:
+    from grader.harness.fit import _steps_per_epoch
+
+    class Batches:
+        batch_size = 20
+
+        def __len__(self) -> int:
+            return 9
+
+    class Dataset:
+        def cardinality(self) -> int:
+            return 5
+
+    rows = np.zeros((100, 3))
+    assert _steps_per_epoch({"x": rows, "batch_size": 32}) == 4
+    assert _steps_per_epoch({"x": rows, "validation_split": 0.2}) == 3  # Keras's default 32
+    assert _steps_per_epoch({"x": Batches()}) == 9
+    assert _steps_per_epoch({"x": Dataset()}) == 5
+    assert _steps_per_epoch({"x": iter([])}) is None
+    assert _steps_per_epoch({"x": Batches(), "steps_per_epoch": 2}) == 2

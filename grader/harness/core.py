@@ -19,7 +19,7 @@ class Harness:
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
         rules = [fit.SizeRule(**rule) for rule in config.get("budget_by_size", [])]
-        self.recorder = fit.FitRecorder(config.get("max_epochs"), rules)
+        self.recorder = fit.FitRecorder(config.get("max_epochs"), rules, config.get("min_steps"))
         self.notes: list[str] = []
 
     def note(self, message: str) -> None:

@@ -31,9 +31,15 @@ class SizeRule:
 class FitRecorder:
     """Wraps `keras.Model.fit`; keeps a record per call and every model that was trained."""
 
-    def __init__(self, max_epochs: int | None, rules: list[SizeRule] | None = None) -> None:
+    def __init__(
+        self,
+        max_epochs: int | None,
+        rules: list[SizeRule] | None = None,
+        min_steps: int | None = None,
+    ) -> None:
         self.max_epochs = max_epochs
         self.rules = sorted(rules or [], key=lambda rule: rule.min_params)
+        self.min_steps = min_steps
         self.fits: list[dict[str, Any]] = []
         self.models: dict[int, Any] = {}
 
@@ -54,11 +60,13 @@ class FitRecorder:
         bound = inspect.signature(original).bind(model, *args, **kwargs)
         arguments = bound.arguments
         budget = self._budget_for(model)
+        if budget.max_samples is not None:
+            _cut_samples(arguments, budget.max_samples)
+        elif self.min_steps is not None and budget.max_epochs is not None:
+            budget = _enough_steps(budget, arguments, self.min_steps)
         record = self._start_record(model, arguments, budget)
         arguments["epochs"] = _capped_epochs(arguments, budget.max_epochs)
         record["epochs_planned"] = arguments["epochs"] - int(arguments.get("initial_epoch", 0))
-        if budget.max_samples is not None:
-            _cut_samples(arguments, budget.max_samples)
         callbacks = arguments.get("callbacks") or []
         # The course passes a bare callback instead of a list; Keras accepts both.
         callbacks = list(callbacks) if isinstance(callbacks, list | tuple) else [callbacks]
@@ -128,6 +136,40 @@ def _capped_epochs(arguments: dict[str, Any], cap: int | None) -> int:
     if cap is None:
         return epochs
     return min(epochs, int(arguments.get("initial_epoch", 0)) + cap)
+
+
+def _enough_steps(budget: Budget, arguments: dict[str, Any], min_steps: int) -> Budget:
+    """The epoch cap raised until the fit takes `min_steps` optimizer steps, when the number
+    of steps an epoch takes can be told."""
+    steps = _steps_per_epoch(arguments)
+    if not steps or budget.max_epochs is None:
+        return budget
+    return Budget(max(budget.max_epochs, -(-min_steps // steps)), budget.max_samples)
+
+
+def _steps_per_epoch(arguments: dict[str, Any]) -> int | None:
+    """Batches in one epoch: as given, as a batch iterator or dataset counts them, or the
+    array's rows over the batch size (Keras's default 32), less any validation split."""
+    given = arguments.get("steps_per_epoch")
+    if isinstance(given, int) and given > 0:
+        return given
+    x = arguments.get("x")
+    if _is_sliceable(x):
+        rows = len(x) * (1 - float(arguments.get("validation_split") or 0))
+        return max(1, -(-int(rows) // int(arguments.get("batch_size") or 32)))
+    cardinality = getattr(x, "cardinality", None)
+    if callable(cardinality):
+        try:
+            count = int(cardinality())
+        except (TypeError, ValueError):
+            return None
+        return count if count > 0 else None
+    if not hasattr(x, "__len__"):
+        return None
+    try:
+        return len(x) or None
+    except TypeError:  # an iterator whose length is unknown
+        return None
 
 
 def _cut_samples(arguments: dict[str, Any], limit: int) -> None:
