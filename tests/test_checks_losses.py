@@ -9,6 +9,7 @@ import pytest
 from grader.checks.losses import (
     LossInfo,
     OutputInfo,
+    activation_problems,
     label_free_problems,
     label_problems,
     loss_of,
@@ -96,6 +97,22 @@ def test_each_mismatch_is_named(
 ) -> None:
     problems = label_problems(loss, output, labels, [10]) + label_free_problems(loss, output)
     assert any(words in problem for problem in problems), problems
+
+
+def test_sigmoid_units_for_one_class_of_several_are_named_and_binary_is_not() -> None:
+    loss = LossInfo("sparse_categorical_crossentropy", False)
+    (problem,) = activation_problems(loss, OutputInfo(10, "sigmoid"), "integer")
+    assert "10 sigmoid units" in problem and "softmax" in problem
+    assert activation_problems(loss, SIGMOID_1, "binary") == []
+    assert activation_problems(loss, SOFTMAX_10, "onehot") == []
+
+
+def test_a_wrong_activation_costs_once_where_a_layer_check_grades_it() -> None:
+    """`last_activation: false`: the loss check leaves the last activation to the layers."""
+    softmax_1 = OutputInfo(1, "softmax")
+    binary = LossInfo("binary_crossentropy", False)
+    assert label_free_problems(binary, softmax_1, activation=False) == []
+    assert label_free_problems(LossInfo("categorical_crossentropy", False), SIGMOID_1, False)
 
 
 def test_losses_given_as_strings_objects_or_functions_read_the_same(keras: Any) -> None:

@@ -86,11 +86,14 @@ def _activation_name(value: Any) -> str:
     return str(value)
 
 
-def label_free_problems(loss: LossInfo, output: OutputInfo) -> list[str]:
-    """Mismatches visible without knowing the labels."""
+def label_free_problems(
+    loss: LossInfo, output: OutputInfo, activation: bool = True
+) -> list[str]:
+    """Mismatches visible without knowing the labels; with `activation` False, those that
+    only a change of the last activation mends are left out (a layer check grades it)."""
     problems = []
     probability = output.activation in ("softmax", "sigmoid")
-    if output.activation == "softmax" and output.units == 1:
+    if activation and output.activation == "softmax" and output.units == 1:
         problems.append("a softmax over one unit always outputs 1.0: use sigmoid for one unit")
     if loss.name == "categorical_crossentropy" and output.units == 1:
         problems.append(
@@ -102,7 +105,8 @@ def label_free_problems(loss: LossInfo, output: OutputInfo) -> list[str]:
             f"from_logits=True after a {output.activation} applies it twice: "
             "drop from_logits or make the last layer linear"
         )
-    if loss.name in _CROSS_ENTROPIES and not loss.from_logits and output.activation == "linear":
+    linear = output.activation == "linear"
+    if activation and loss.name in _CROSS_ENTROPIES and not loss.from_logits and linear:
         problems.append(
             "the last layer is linear but the loss expects probabilities: "
             "add softmax/sigmoid or pass from_logits=True"
@@ -131,6 +135,17 @@ def label_problems(
     return problems
 
 
+def activation_problems(loss: LossInfo, output: OutputInfo, labels: Labels) -> list[str]:
+    """One class out of several needs one distribution over them: a softmax (or logits)."""
+    several = labels != "binary" and (output.units or 0) > 1
+    if several and output.activation == "sigmoid" and not loss.from_logits:
+        return [
+            f"{output.units} sigmoid units are independent yes/no scores, not one distribution "
+            "over the classes: end with activation='softmax'"
+        ]
+    return []
+
+
 _DESCRIBED = {
     "binary": "labels 0/1 scored by one unit",
     "integer": "integer class labels",
@@ -139,8 +154,12 @@ _DESCRIBED = {
 
 
 class LossMatches(Params):
+    """`last_activation: false` where the step's layer check already grades the last layer's
+    activation: a wrong activation then costs that check only, not this one as well."""
+
     labels: Labels
     classes: int | list[int] = 2
+    last_activation: bool = True
 
 
 @check("loss_matches", LossMatches, "Loss matches labels and output")
@@ -150,7 +169,9 @@ def check_loss_matches(ctx: CheckContext, params: LossMatches) -> str:
     loss, output = loss_of(model), output_of(model)
     classes = params.classes if isinstance(params.classes, list) else [params.classes]
     problems = label_problems(loss, output, params.labels, classes)
-    problems += label_free_problems(loss, output)
+    if params.last_activation:
+        problems += activation_problems(loss, output, params.labels)
+    problems += label_free_problems(loss, output, params.last_activation)
     if problems:
         raise CheckFailed(
             f"The loss does not fit the {params.labels} labels: {'; '.join(problems)}.",
