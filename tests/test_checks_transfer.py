@@ -210,3 +210,41 @@ def test_a_base_cut_elsewhere_is_judged_frozen_up_to_its_head(keras: Any, tmp_pa
         tmp_path / "b", {"model": based_model(keras, cut="mixed6", frozen=False)}
     )
     assert grade_one(training, "frozen_base", {"until": "mixed7"}).status == "failed"
+
+
+def weights_file(folder: Path) -> Path:
+    """A one-layer weights file in the published HDF5 layout, named as the VGG16 file."""
+    import h5py
+
+    from grader.datasets import vgg16_notop
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with h5py.File(folder / vgg16_notop.FILE, "w") as file:
+        file.attrs["layer_names"] = np.array([b"block1_conv1"])
+        group = file.create_group("block1_conv1")
+        group.attrs["weight_names"] = np.array([b"kernel:0", b"bias:0"])
+        kernel = np.linspace(-1, 1, 48, dtype="f4").reshape(2, 2, 3, 4)
+        group.create_dataset("kernel:0", data=kernel)
+        group.create_dataset("bias:0", data=np.full(4, 0.5, dtype="f4"))
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("change", "status"), [(0.0, "passed"), (0.01, "passed"), (None, "failed")]
+)
+def test_the_base_holds_the_file_weights_even_after_a_little_training(
+    keras: Any, tmp_path: Path, change: float | None, status: str
+) -> None:
+    """A base loaded from the file passes, also when it drifted a little while training
+    (unfrozen: another check fails that); a base never loaded fails."""
+    folder = weights_file(tmp_path / "served")
+    inputs = keras.Input((4, 4, 3))
+    outputs = keras.layers.Conv2D(4, 2, name="block1_conv1")(keras.layers.Rescaling(1.0)(inputs))
+    model = keras.Model(inputs, keras.layers.Flatten()(outputs))
+    kernel = np.linspace(-1, 1, 48, dtype="f4").reshape(2, 2, 3, 4)
+    if change is not None:
+        model.get_layer("block1_conv1").set_weights([kernel + change, np.full(4, 0.5, "f4")])
+    resource = PreparedData("vgg16_notop", None, None, "fixture", (), files=folder)
+    submission = make_submission(tmp_path, {"model": model}, data={"vgg16_notop": resource})
+    result = grade_one(submission, "weights_from_file", {"resource": "vgg16_notop"})
+    assert result.status == status, result.message
