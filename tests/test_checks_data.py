@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -201,6 +202,26 @@ def test_an_accuracy_check_needs_some_threshold() -> None:
 
     with pytest.raises(ValueError, match="`above_chance`"):
         Accuracy(dataset="toy")
+
+
+def test_predictions_taken_after_training_are_not_the_untrained_models(
+    keras: Any, tmp_path: Path
+) -> None:
+    """`predictions_before` equal to the trained model's output on the first test images was
+    computed after `fit`; other rows (made before training) pass."""
+    model = tiny_classifier(keras)
+    images = np.random.default_rng(1).integers(0, 255, (4, 4)).astype(np.float32)
+    data = {"toy": served()["toy"]}
+    data["toy"] = replace(data["toy"], served=Splits(Split(images, LABELS), Split(images, LABELS)))
+    args = {"variable": "p", "classes": 10, "before_training_on": "toy"}
+    after = np.asarray(model(images[:2] / 255))
+    late = make_submission(tmp_path / "late", {"model": model}, {"p": after}, data=data)
+    result = grade_one(late, "probabilities", args)
+    assert result.status == "failed"
+    assert "received the trained model's predictions" in result.message
+    uniform = {"p": np.full((2, 10), 0.1)}
+    early = make_submission(tmp_path / "early", {"model": model}, uniform, data=data)
+    assert grade_one(early, "probabilities", args).status == "passed"
 
 
 def test_param_answer_is_compared_with_the_models_own_count(keras: Any, tmp_path: Path) -> None:

@@ -26,9 +26,14 @@ class ParamAnswer(Params):
 
 
 class Probabilities(Params):
+    """`before_training_on`: the dataset whose first test images the step's model predicted
+    before it was trained; rows equal to the trained model's predictions on them were
+    computed after `fit`, not before."""
+
     variable: str
     classes: int
     min_rows: int = 1
+    before_training_on: str | None = None
 
 
 @check("loaded", ServedSplit, "Data as loaded")
@@ -109,7 +114,29 @@ def check_probabilities(ctx: CheckContext, params: Probabilities) -> str:
             received=np.round(sums, 3).tolist(),
             hint="the last layer needs activation='softmax'.",
         )
+    if params.before_training_on is not None:
+        _check_before_training(ctx, params, received)
     return f"{len(received)} probability vectors"
+
+
+def _check_before_training(ctx: CheckContext, params: Probabilities, received: np.ndarray) -> None:
+    """The commonest way to predict "before training": the first test images. The trained
+    model's own predictions on them, raw or scaled to [0, 1], tell a cell run after `fit`."""
+    images = ctx.dataset(params.before_training_on).served.test.x[: len(received)]
+    if len(images) < len(received):
+        return
+    model = ctx.model()
+    for scale in (1.0, 1 / 255):
+        trained = np.asarray(model(images.astype("float32") * scale, training=False))
+        if trained.shape == received.shape and np.allclose(trained, received, atol=1e-4):
+            raise CheckFailed(
+                f"Expected `{params.variable}` from the untrained model, received the trained "
+                "model's predictions on the same images.",
+                expected="predictions made before fit",
+                received="equal to the trained model's predictions",
+                hint="run the cell that predicts before the cell that calls fit (restart the "
+                "kernel and run the cells in order).",
+            )
 
 
 def _same_array(received: np.ndarray, expected: np.ndarray) -> bool:
