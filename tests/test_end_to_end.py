@@ -213,6 +213,10 @@ def test_demo_finds_the_two_typical_mistakes(tmp_path: Path) -> None:
     assert "step3" in completed.stdout and "Open the report:" in completed.stdout
     report = next(tmp_path.glob("*.html")).read_text()
     assert "Rescaling" in report and "pool_size" in report
+    # steps 8-13 are not in the demo's notebook: no points, one line each, nothing borrowed
+    assert "matched model variable `minimal_model`" not in completed.stdout
+    assert "5 checks" in completed.stdout
+    assert "score 15/78" in completed.stdout
 
 
 def test_a_notebook_without_the_starter_names_is_graded_by_structure(tmp_path: Path) -> None:
