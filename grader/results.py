@@ -191,16 +191,6 @@ class GradeResult:
             grouped.setdefault(check.step, (check.step_title, []))[1].append(check)
         return [(step, title, checks) for step, (title, checks) in grouped.items()]
 
-
-def grouped(checks: list[CheckResult]) -> list[list[CheckResult]]:
-    """A step's checks for display: the checks skipped for one same reason (a step not
-    attempted, its model missing) form one group, shown once; every other check its own."""
-    groups: dict[str, list[CheckResult]] = {}
-    for check in checks:
-        key = f"skipped:{check.message}" if check.status == "skipped" else f"id:{check.id}"
-        groups.setdefault(key, []).append(check)
-    return list(groups.values())
-
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.update(score=self.score, max_score=self.max_score, passed=self.passed)
@@ -210,3 +200,13 @@ def grouped(checks: list[CheckResult]) -> list[list[CheckResult]]:
             for epoch in fit["epochs"]:
                 epoch.update(epoch.pop("metrics"))
         return data
+
+
+def grouped(checks: list[CheckResult]) -> list[list[CheckResult]]:
+    """A step's checks for display: the checks skipped for one same reason (a step not
+    attempted, its model missing) form one group, shown once; every other check its own."""
+    groups: dict[str, list[CheckResult]] = {}
+    for check in checks:
+        key = f"skipped:{check.message}" if check.status == "skipped" else f"id:{check.id}"
+        groups.setdefault(key, []).append(check)
+    return list(groups.values())
