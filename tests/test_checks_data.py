@@ -224,6 +224,37 @@ def test_predictions_taken_after_training_are_not_the_untrained_models(
     assert grade_one(early, "probabilities", args).status == "passed"
 
 
+def test_renamed_predictions_before_after_and_of_a_photo_are_told_apart(
+    keras: Any, tmp_path: Path
+) -> None:
+    """`probs_untrained`, `probs_trained` and `kot_probs`: the trained model's own outputs on
+    the first test images are "after", the other rows "before", a single row the photo's."""
+    model = tiny_classifier(keras)
+    images = np.random.default_rng(1).integers(0, 255, (4, 4)).astype(np.float32)
+    data = {
+        "toy": replace(served()["toy"], served=Splits(Split(images, LABELS), Split(images, LABELS)))
+    }
+    trained = np.asarray(model(images[:3], training=False))
+    submission = make_submission(tmp_path, {"model": model}, data=data)
+    with_candidates(
+        submission,
+        tmp_path,
+        probs_untrained=np.full((3, 10), 0.1),
+        probs_trained=trained,
+        kot_probs=np.full((1, 10), 0.1),
+    )
+    found = {}
+    for name, extra in (
+        ("before", {"min_rows": 2, "before_training_on": "toy"}),
+        ("after", {"min_rows": 2, "after_training_on": "toy"}),
+        ("photo", {"max_rows": 1}),
+    ):
+        result = grade_one(submission, "probabilities", {"variable": name, "classes": 10, **extra})
+        assert result.status == "passed", result.message
+        found[name] = result.message.split("used `")[1].split("`")[0]
+    assert found == {"before": "probs_untrained", "after": "probs_trained", "photo": "kot_probs"}
+
+
 def test_param_answer_is_compared_with_the_models_own_count(keras: Any, tmp_path: Path) -> None:
     model = {"model": tiny_classifier(keras)}
     right = make_submission(tmp_path / "a", model, variables={"n": 50})

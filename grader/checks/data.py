@@ -33,7 +33,9 @@ class Probabilities(Params):
     variable: str
     classes: int
     min_rows: int = 1
+    max_rows: int | None = None
     before_training_on: str | None = None
+    after_training_on: str | None = None
 
 
 @check("loaded", ServedSplit, "Data as loaded")
@@ -96,7 +98,7 @@ def check_param_answer(ctx: CheckContext, params: ParamAnswer) -> str:
 @check("probabilities", Probabilities, "Probability vectors")
 def check_probabilities(ctx: CheckContext, params: Probabilities) -> str:
     """The variable holds probability vectors: rows of `classes` values in [0, 1] summing to 1."""
-    received = ctx.variable(params.variable, lambda a: _probability_rows(a, params))
+    received = ctx.variable(params.variable, lambda a: _stands_for(ctx, params, a))
     if received.ndim != 2 or received.shape[1] != params.classes or len(received) < params.min_rows:
         raise CheckFailed(
             f"Expected `{params.variable}` of shape (≥{params.min_rows}, {params.classes}), "
@@ -119,24 +121,47 @@ def check_probabilities(ctx: CheckContext, params: Probabilities) -> str:
     return f"{len(received)} probability vectors"
 
 
-def _check_before_training(ctx: CheckContext, params: Probabilities, received: np.ndarray) -> None:
-    """The commonest way to predict "before training": the first test images. The trained
-    model's own predictions on them, raw or scaled to [0, 1], tell a cell run after `fit`."""
-    images = ctx.dataset(params.before_training_on).served.test.x[: len(received)]
+def _stands_for(ctx: CheckContext, params: Probabilities, value: np.ndarray) -> bool:
+    """Whether a renamed global can be this variable: probability rows in the number asked
+    for; predictions of the trained model for "after training", and not for "before"."""
+    if not _probability_rows(value, params):
+        return False
+    if params.max_rows is not None and len(value) > params.max_rows:
+        return False
+    if params.before_training_on is not None:
+        return not _trained_predictions(ctx, params.before_training_on, value)
+    if params.after_training_on is not None:
+        return _trained_predictions(ctx, params.after_training_on, value)
+    return True
+
+
+def _trained_predictions(ctx: CheckContext, dataset: str, received: np.ndarray) -> bool:
+    """Whether `received` is the step model's prediction, as trained, on the first test
+    images (the commonest choice), fed raw or scaled to [0, 1]."""
+    images = ctx.dataset(dataset).served.test.x[: len(received)]
     if len(images) < len(received):
-        return
+        return False
     model = ctx.model()
     for scale in (1.0, 1 / 255):
         trained = np.asarray(model(images.astype("float32") * scale, training=False))
         if trained.shape == received.shape and np.allclose(trained, received, atol=1e-4):
-            raise CheckFailed(
-                f"Expected `{params.variable}` from the untrained model, received the trained "
-                "model's predictions on the same images.",
-                expected="predictions made before fit",
-                received="equal to the trained model's predictions",
-                hint="run the cell that predicts before the cell that calls fit (restart the "
-                "kernel and run the cells in order).",
-            )
+            return True
+    return False
+
+
+def _check_before_training(ctx: CheckContext, params: Probabilities, received: np.ndarray) -> None:
+    """The commonest way to predict "before training": the first test images. The trained
+    model's own predictions on them tell a cell run after `fit`."""
+    assert params.before_training_on is not None
+    if _trained_predictions(ctx, params.before_training_on, received):
+        raise CheckFailed(
+            f"Expected `{params.variable}` from the untrained model, received the trained "
+            "model's predictions on the same images.",
+            expected="predictions made before fit",
+            received="equal to the trained model's predictions",
+            hint="run the cell that predicts before the cell that calls fit (restart the "
+            "kernel and run the cells in order).",
+        )
 
 
 def _same_array(received: np.ndarray, expected: np.ndarray) -> bool:
