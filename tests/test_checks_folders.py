@@ -42,6 +42,8 @@ def _variant(**changes: Any) -> Callable[..., None]:
             print(changes.get("message", "{} is zero length, so ignoring.").format(name))
         if changes.get("keep_empty"):
             files = names
+        if changes.get("seeded"):
+            random.seed(42)
         shuffled = files if changes.get("ordered") else random.sample(files, len(files))
         counted = names if changes.get("count_all") else files
         cut = int(len(counted) * split_size)
@@ -137,6 +139,7 @@ def _minus_zero(source: str, training: str, validation: str, split_size: float) 
         ({"message": ""}, {"message"}),
         ({"message": "filename is zero length, so ignoring."}, {"message"}),
         ({"ordered": True}, {"random"}),
+        ({"seeded": True}, set()),  # a reproducible shuffle is still a shuffle
         ({"move": True}, {"source_untouched"}),
     ],
 )

@@ -280,3 +280,24 @@ def test_steps_per_epoch_are_told_from_arrays_iterators_and_datasets() -> None:
     assert _steps_per_epoch({"x": Dataset()}) == 5
     assert _steps_per_epoch({"x": iter([])}) is None
     assert _steps_per_epoch({"x": Batches(), "steps_per_epoch": 2}) == 2
+
+
+def test_course_steps_per_epoch_are_cut_to_the_batches_the_grader_serves() -> None:
+    """`steps_per_epoch=90` written for 900 photos would run out of the grader's 18 batches
+    in the first epoch, and Keras would stop training there."""
+    from grader.harness.fit import _steps_within_the_data
+
+    class Batches:
+        batch_size = 10
+
+        def __len__(self) -> int:
+            return 18
+
+    arguments: dict[str, Any] = {
+        "x": Batches(),
+        "steps_per_epoch": 90,
+        "validation_data": Batches(),
+        "validation_steps": 6,
+    }
+    _steps_within_the_data(arguments)
+    assert (arguments["steps_per_epoch"], arguments["validation_steps"]) == (18, 6)

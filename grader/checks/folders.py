@@ -8,6 +8,7 @@ kernel, and then reads the resulting folders itself.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -78,8 +79,7 @@ SplitProperty = Literal[
 
 class SplitFiles(FunctionParams):
     """Each call splits a fresh source folder of `files` non-empty files plus `empty`
-    zero-length ones; the first two calls use the same source, to see that the split is
-    random; `splits` are the SPLIT_SIZE values (the first is used twice).
+    zero-length ones; `splits` are the SPLIT_SIZE values.
 
     `property` grades one property of the split, so that one difference costs one property's
     points: the source left as it was, zero-length files skipped, no file in both folders,
@@ -98,8 +98,7 @@ class SplitFiles(FunctionParams):
             for n, split in enumerate(self.splits)
         ]
         calls = []
-        plan = [(sources[0], self.splits[0]), *zip(sources, self.splits, strict=True)]
-        for n, (source, split) in enumerate(plan):
+        for n, (source, split) in enumerate(zip(sources, self.splits, strict=True)):
             training, validation = folder / f"training-{n}", folder / f"validation-{n}"
             training.mkdir()
             validation.mkdir()
@@ -147,18 +146,15 @@ def check_split_files(ctx: CheckContext, params: SplitFiles) -> str:
     skipped with the course's message, the split is random, and SPLIT_SIZE 1.0 works; one
     property at a time when the spec names one."""
     calls = ctx.function_calls(params)
-    # the second call splits the first one's folder again: it is there to see randomness, and
-    # after a first call that moved files it no longer shows anything else fairly
-    repeat, single = calls[:2], calls[:1] + calls[2:]
-    ordinary = [(h, c) for h, c in single if h.known["split"] not in _EDGES]
-    edges = [(h, c) for h, c in single if h.known["split"] in _EDGES]
+    ordinary = [(h, c) for h, c in calls if h.known["split"] not in _EDGES]
+    edges = [(h, c) for h, c in calls if h.known["split"] in _EDGES]
     wanted = [params.property] if params.property else [*_PER_CALL, "random", "edge_sizes"]
     for name in wanted:
         if name == "edge_sizes":
             _verify_edges(params.function, ordinary, edges)
             continue
         if name == "random":
-            _check_random(_observed(params.function, repeat))
+            _check_random(_observed(params.function, ordinary))
             continue
         for split in _observed(params.function, ordinary):
             _PER_CALL[name](split)
@@ -207,15 +203,24 @@ def _holds(verify: Callable[[_Split], None], splits: list[_Split]) -> bool:
 
 
 def _check_random(splits: list[_Split]) -> None:
-    if len(splits) > 1 and splits[0].training == splits[1].training:
-        raise CheckFailed(
-            "Expected two calls on the same folder to split it differently, received the "
-            "same training files twice.",
-            expected="a random split",
-            received=sorted(splits[0].training),
-            hint="shuffle the file list first, e.g. random.sample(files, len(files)); "
-            "do not seed inside the function.",
-        )
+    """Shuffled, not taken in directory order (as listed, or sorted by name). A seed set
+    inside the function is a choice, not a mistake; a split that keeps every file in
+    training cannot show order, and passes."""
+    for split in splits:
+        known = split.known
+        empty = set(known["empty"])
+        listed = [n for n in os.listdir(known["path"]) if n not in empty]
+        if not 0 < len(split.training) < len(listed) or split.training - set(listed):
+            continue
+        first = len(split.training)
+        if split.training in (set(listed[:first]), set(sorted(listed)[:first])):
+            raise CheckFailed(
+                f"Expected {split.shown} to shuffle the files, received the first {first} "
+                "in directory order in training.",
+                expected="a random split",
+                received=sorted(split.training)[:10],
+                hint="shuffle the file list first, e.g. random.sample(files, len(files)).",
+            )
 
 
 def _listing(folder: Path) -> set[str]:
@@ -373,7 +378,7 @@ _PASSED = {
     "complete": "every non-empty file is copied once, byte for byte",
     "counts": "int(n × SPLIT_SIZE) files go to training",
     "message": "each zero-length file is reported with the course's message",
-    "random": "two calls on one folder split it differently",
+    "random": "the files are shuffled, not taken in directory order",
     "edge_sizes": "SPLIT_SIZE 1.0 puts every file in training",
 }
 
