@@ -197,6 +197,19 @@ def test_above_chance_passes_a_slow_but_real_learner_and_states_n_and_p() -> Non
         judge_accuracy(barely, params)
 
 
+def test_an_untrained_model_right_by_luck_is_not_called_learned() -> None:
+    """Outputs near 0.5 that happen to split two very different classes: the argmax is right
+    80% of the time, but the model is as unsure as a guess (cross-entropy near ln 2)."""
+    from grader.checks.training import Accuracy, judge_accuracy
+
+    params = Accuracy(dataset="petimages", above_chance=1e-6)
+    lucky = {"accuracy": 0.825, "images": 200, "chance": 0.5}
+    with pytest.raises(CheckFailed, match="received 0.660 \\(its accuracy 0.825 is luck"):
+        judge_accuracy({**lucky, "cross_entropy": 0.66, "prior_entropy": 0.693}, params)
+    learned = judge_accuracy({**lucky, "cross_entropy": 0.35, "prior_entropy": 0.693}, params)
+    assert learned.endswith("cross-entropy 0.350 against guessing's 0.693")
+
+
 def test_an_accuracy_check_needs_some_threshold() -> None:
     from grader.checks.training import Accuracy
 

@@ -114,6 +114,18 @@ def judge_accuracy(measured: dict[str, Any], params: Accuracy) -> str:
     return f"{shown} (≥ {params.min:.2f})"
 
 
+def _shown_p(p_value: float) -> str:
+    """`= 3e-05`, or `< 1e-300` where the test's value underflows to 0."""
+    return f"= {p_value:.1g}" if p_value > 0 else "< 1e-300"
+
+
+# A model that learned is surer of the right class than guessing the class frequencies: its
+# held-out cross-entropy is at least this share below theirs. An untrained network whose
+# outputs sit near 0.5 can still split two very different classes by luck (its argmax right
+# 80% of the time), but its cross-entropy stays at guessing's.
+CONFIDENCE_GAIN = 0.1
+
+
 def _judge_above_chance(measured: dict[str, Any], level: float) -> str:
     from scipy.stats import binomtest
 
@@ -131,15 +143,33 @@ def _judge_above_chance(measured: dict[str, Any], level: float) -> str:
             "layer's activation and that inputs are scaled to [0, 1]; the training curves in "
             "the report show whether the loss fell.",
         )
-    return f": above chance ({chance:.3f}), p = {p_value:.1g}"
+    entropy, guessing = measured.get("cross_entropy"), measured.get("prior_entropy")
+    if entropy is None or guessing is None:  # a run kept by a grader before this measure
+        return f": above chance ({chance:.3f}), p {_shown_p(p_value)}"
+    if entropy > (1 - CONFIDENCE_GAIN) * guessing:
+        raise CheckFailed(
+            f"Expected a model that learned: held-out cross-entropy at least "
+            f"{CONFIDENCE_GAIN:.0%} below the {guessing:.3f} of guessing the class frequencies, "
+            f"received {entropy:.3f} (its accuracy {measured['accuracy']:.3f} is luck: the "
+            "outputs stay as unsure as a guess).",
+            expected=f"<= {(1 - CONFIDENCE_GAIN) * guessing:.3f}",
+            received=round(entropy, 4),
+            hint="the model did not learn: check that fit ran, that the labels match the "
+            "loss and the last layer (class_mode, units, activation), and the training curves.",
+        )
+    return (
+        f": above chance ({chance:.3f}), p {_shown_p(p_value)}; cross-entropy {entropy:.3f} "
+        f"against guessing's {guessing:.3f}"
+    )
 
 
 @check("accuracy", Accuracy, "Held-out accuracy", judge_accuracy, reads_training=True)
 def check_accuracy(ctx: CheckContext, params: Accuracy) -> dict[str, Any]:
     """Accuracy measured by the grader, on held-out images the notebook never saw, is high enough.
 
-    The threshold belongs to the profile: in `quick` it is calibrated on the reference solution
-    trained under the same epoch cap and data; in `full` it is the course's.
+    The threshold belongs to the profile: in `quick` the model must have learned (above
+    chance, and surer of the right class than guessing: see `judge_accuracy`); in `full` it
+    is the course's.
     """
     model = ctx.model()
     holdout = ctx.dataset(params.dataset).holdout
@@ -157,7 +187,13 @@ def check_accuracy(ctx: CheckContext, params: Accuracy) -> dict[str, Any]:
     if len(set(tried.values())) > 1:
         shaped = "resized" if best[1] == "resize" else "padded"
         ctx.notes.append(f"inputs preprocessed as {best[0]!r}, images {shaped} to fit")
-    return {"accuracy": accuracy, "images": len(holdout), "chance": _commonest_share(holdout.y)}
+    return {
+        "accuracy": accuracy,
+        "images": len(holdout),
+        "chance": _commonest_share(holdout.y),
+        "cross_entropy": _cross_entropy(predictions[best], holdout.y),
+        "prior_entropy": _prior_entropy(holdout.y),
+    }
 
 
 def _geometries(model: Any, x: np.ndarray) -> tuple[str, ...]:
@@ -173,11 +209,33 @@ def _other_size(shape: tuple[int, ...], wanted: tuple[int | None, ...]) -> bool:
     return len(shape) >= 3 and fixed and tuple(shape[1:3]) != wanted[:2]
 
 
+def _labels(truth: np.ndarray) -> np.ndarray:
+    labels = truth.reshape(len(truth), -1)
+    return (labels.argmax(axis=1) if labels.shape[1] > 1 else labels.reshape(-1)).astype(int)
+
+
+def _cross_entropy(outputs: np.ndarray, truth: np.ndarray) -> float:
+    """Mean held-out cross-entropy of the model's outputs (softmax applied to scores that are
+    not probabilities, e.g. logits)."""
+    outputs = outputs.astype("float64")
+    if outputs.min() < 0 or not np.allclose(outputs.sum(axis=1), 1, atol=1e-3):
+        shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
+        outputs = shifted / shifted.sum(axis=1, keepdims=True)
+    right = outputs[np.arange(len(outputs)), _labels(truth)]
+    return float(-np.mean(np.log(np.clip(right, 1e-7, 1.0))))
+
+
+def _prior_entropy(truth: np.ndarray) -> float:
+    """The cross-entropy of always predicting the class frequencies: what guessing scores."""
+    shares = np.bincount(_labels(truth)) / len(truth)
+    shares = shares[shares > 0]
+    return float(-np.sum(shares * np.log(shares)))
+
+
 def _commonest_share(truth: np.ndarray) -> float:
     """The accuracy of always guessing the commonest class: chance, for these images."""
-    labels = truth.reshape(len(truth), -1)
-    labels = labels.argmax(axis=1) if labels.shape[1] > 1 else labels.reshape(-1)
-    return float(np.bincount(labels.astype(int)).max() / len(labels))
+    labels = _labels(truth)
+    return float(np.bincount(labels).max() / len(labels))
 
 
 def _share_right(probabilities: np.ndarray, truth: np.ndarray) -> float:
