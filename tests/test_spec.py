@@ -34,7 +34,8 @@ def test_bundled_spec_loads_with_stable_check_ids() -> None:
 def test_profile_arguments_override_the_defaults() -> None:
     spec = load_spec(BUNDLED)
     accuracy = next(c for i, _, c in spec.iter_checks() if i == "step6.accuracy")
-    assert (accuracy.params("quick").min, accuracy.params("full").min) == (0.4, 0.35)
+    quick, full = accuracy.params("quick"), accuracy.params("full")
+    assert (quick.min, quick.above_chance, full.min) == (None, 1e-6, 0.35)
 
 
 def test_bad_argument_names_file_key_path_and_value(tmp_path: Path) -> None:
