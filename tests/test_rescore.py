@@ -33,7 +33,7 @@ def test_points_titles_and_thresholds_do_not_change_the_execution_key(tmp_path: 
     key = _key(find_assignment("csv-to-array", []))
     scoring_only = _edited(
         tmp_path,
-        ("min: 0.6", "min: 0.9"),
+        ("above_chance: 1.0e-6}", "min: 0.9}"),
         ("{min_epochs: 1, validation: true}", "{min_epochs: 4, validation: false}"),
         ("check: parsed_csv, points: 3", "check: parsed_csv, points: 10, title: Parsing"),
         ("title: Parse the CSV files", "title: Reading the CSV files"),
@@ -110,7 +110,7 @@ def _kept_run() -> GradeResult:
 def test_a_raised_threshold_is_judged_again_on_the_kept_measurement(tmp_path: Path) -> None:
     spec = _edited(
         tmp_path,
-        ("min: 0.6", "min: 0.8"),
+        ("above_chance: 1.0e-6}", "min: 0.8}"),
         ("{min_epochs: 1, validation: true}", "{min_epochs: 3, validation: true}"),
     )
     result = rescore.rescore(_kept_run(), spec)
@@ -132,12 +132,12 @@ def test_changed_points_rescale_every_verdict_and_a_lower_threshold_passes(
 ) -> None:
     spec = _edited(
         tmp_path,
-        ("min: 0.6", "min: 0.7"),
+        ("above_chance: 1.0e-6}", "min: 0.7}"),
         ("check: parsed_csv, points: 3", "check: parsed_csv, points: 5"),
         ("check: array_generators, points: 2", "check: array_generators, points: 4"),
     )
     kept = _kept_run()
-    failing = rescore.rescore(kept, _edited(tmp_path, ("min: 0.6", "min: 0.9")))
+    failing = rescore.rescore(kept, _edited(tmp_path, ("above_chance: 1.0e-6}", "min: 0.9}")))
     assert failing is not None
     again = rescore.rescore(failing, spec)  # from a re-scored run: nothing is lost
     assert again is not None
