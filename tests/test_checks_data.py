@@ -204,7 +204,7 @@ def test_an_untrained_model_right_by_luck_is_not_called_learned() -> None:
 
     params = Accuracy(dataset="petimages", above_chance=1e-6)
     lucky = {"accuracy": 0.825, "images": 200, "chance": 0.5}
-    with pytest.raises(CheckFailed, match="received 0.660 \\(its accuracy 0.825 is luck"):
+    with pytest.raises(CheckFailed, match=r"received 0\.660 \(its accuracy 0\.825 is luck"):
         judge_accuracy({**lucky, "cross_entropy": 0.66, "prior_entropy": 0.693}, params)
     learned = judge_accuracy({**lucky, "cross_entropy": 0.35, "prior_entropy": 0.693}, params)
     assert learned.endswith("cross-entropy 0.350 against guessing's 0.693")
