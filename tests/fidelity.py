@@ -4,8 +4,9 @@ quick profile, each with the verdict a fair grader gives it (`expected.tsv` besi
 `tests/notebooks/students/<assignment>/expected.tsv` has a row per notebook: `not_passed`
 lists the checks a fair grader must not pass (empty for a valid notebook); every other
 quick-profile check must pass. A wrong notebook whose mistake concerns no training check runs
-build-only (its fits cut to one batch, as the self-test runs such mutants); the checks that
-read training are then not compared.
+build-only (its fits cut to one batch, as the self-test runs such mutants), and so does a
+valid one where the quick profile judges no learning (no accuracy or history threshold); the
+checks that read training are then not compared.
 
 `python -m tests.fidelity` rewrites docs/fidelity.md from the tables.
 """
@@ -18,6 +19,10 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from grader.spec import AssignmentSpec
 
 STUDENTS = Path(__file__).parent / "notebooks" / "students"
 DOCS = Path(__file__).parent.parent / "docs" / "fidelity.md"
@@ -89,7 +94,7 @@ def grade_case(case: Case) -> Verdict:
 
     spec = find_assignment(case.assignment)
     training = training_checks(spec)
-    built = not case.valid and not case.not_passed & training
+    built = not case.not_passed & training and (not case.valid or not judges_learning(spec))
     graded = build_only(spec, "quick") if built else spec
     options = Options(html=False, out_dir=Path("/nonexistent-not-written"))
     result = grade_loaded(read_notebook(case.notebook), case.notebook.name, graded, options)
@@ -102,6 +107,15 @@ def grade_case(case: Case) -> Verdict:
         tuple(sorted((i, m) for i, m in not_passed.items() if i in compared - case.not_passed)),
         built,
     )
+
+
+def judges_learning(spec: AssignmentSpec) -> bool:
+    """Whether the quick profile judges how well a model learned (held-out accuracy, a
+    history metric): its valid notebooks must then train as the profile trains them."""
+    return any(c.check in LEARNING for _, _, c in spec.iter_checks("quick"))
+
+
+LEARNING = frozenset({"accuracy", "learns", "history"})
 
 
 def disagreements(verdicts: list[Verdict]) -> str:
