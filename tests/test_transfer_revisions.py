@@ -136,7 +136,9 @@ def test_one_dataset_only_is_named(keras: Any, tmp_path: Path) -> None:
 def stand_ins(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """The course-module finder installed for one test, with its notes collected."""
     notes: list[str] = []
-    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
+    # a finder another test's harness left installed would answer first, with its own notes
+    others = [f for f in sys.meta_path if f.__module__ != course_modules.__name__]
+    monkeypatch.setattr(sys, "meta_path", others)
     monkeypatch.delitem(sys.modules, "unittests", raising=False)
     course_modules.install_course_modules(notes.append)
     yield notes
