@@ -8,10 +8,11 @@ import random
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
+from grader.checks.folders import SplitProperty
 from tests.conftest import called_on_hidden_inputs, grade_one
 
 SPLIT_ARGS = {"function": "split_data"}
@@ -90,16 +91,7 @@ def test_each_course_mistake_fails_with_its_own_hint(
     assert hint in (result.hint or ""), (result.message, result.hint)
 
 
-PROPERTIES = (
-    "source_untouched",
-    "empty_skipped",
-    "disjoint",
-    "complete",
-    "counts",
-    "message",
-    "random",
-    "edge_sizes",
-)
+PROPERTIES = get_args(SplitProperty)
 
 
 def _failing_properties(tmp_path: Path, split: Callable[..., None]) -> set[str]:
