@@ -6,6 +6,7 @@ import contextlib
 import difflib
 import re
 import warnings
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,6 +158,26 @@ class CheckContext:
             if not taken.intersection(artifact.aliases)
         ]
 
+    def match_model(self, fits: Callable[[Any], bool]) -> None:
+        """When the notebook has no variable of the step's name, match the candidate that
+        `fits` (the most trained first), for checks that know a model by what it is (a
+        pretrained base, a dense network) rather than by a layer list; the step's checks then
+        grade it, and the report names it."""
+        artifacts, wanted = self.submission.artifacts, self.step_model
+        if artifacts is None or wanted is None or wanted in {*artifacts.models, *artifacts.unset}:
+            return
+        if self.submission.matches.get(wanted) is not None:
+            return
+        trained = Counter(name for fit in artifacts.fits for name in fit.variables)
+        for name in sorted(self._candidates(), key=lambda n: (-trained[n], n.startswith("_"), n)):
+            try:
+                model = self.submission.load_model(name)
+            except CheckSkipped:
+                continue
+            if fits(model):
+                self.submission.matches[wanted] = name
+                return
+
     def _match(self) -> str | None:
         if self.layer_spec:
             return self._match_by_structure()
@@ -234,6 +255,10 @@ class CheckContext:
         artifacts = self.submission.artifacts
         if artifacts is None:
             return None
+        chosen = self.submission.renamed.get(name)
+        if chosen is not None:  # another check of the same variable chose it already
+            entry = artifacts.candidates[chosen]
+            return (chosen, np.load(entry.path, allow_pickle=False)) if entry.path else None
         taken = set(self.submission.claimed) | set(self.submission.renamed.values())
         passing = []
         for candidate, entry in artifacts.candidates.items():

@@ -7,8 +7,6 @@ layers, trainable parameters, learning rate), since the final model only shows t
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -16,7 +14,7 @@ import numpy as np
 from grader.checks.context import CheckContext
 from grader.checks.registry import Params, check
 from grader.datasets import dataset_module
-from grader.outcomes import CheckFailed, CheckSkipped
+from grader.outcomes import CheckFailed
 from grader.results import FitRecord
 
 
@@ -76,8 +74,7 @@ class CutAt(Params):
 @check("cut_at", CutAt, "Base cut at the right layer")
 def check_cut_at(ctx: CheckContext, params: CutAt) -> str:
     """The new head is attached to the output of the named layer of the base."""
-    _adopt_model(
-        ctx,
+    ctx.match_model(
         lambda model: (
             _outputs(model) is not None
             and any(layer.name == params.layer for layer in _flat_layers(model))
@@ -137,7 +134,7 @@ def check_weights_from_file(ctx: CheckContext, params: WeightsFromFile) -> str:
     """The base's weights are the ones in the grader's copy of the weights file."""
     from grader.datasets.pretrained import layer_weights, weight_layer_names
 
-    _adopt_model(ctx, lambda model: _outputs(model) is None and bool(_weighted(model)))
+    ctx.match_model(lambda model: _outputs(model) is None and bool(_weighted(model)))
     model = ctx.model()
     path = ctx.dataset(params.resource).files / dataset_module(params.resource).FILE
     in_file = weight_layer_names(path)
@@ -194,8 +191,7 @@ class BaseModel(Params):
 @check("base_model", BaseModel, "Pretrained base")
 def check_base_model(ctx: CheckContext, params: BaseModel) -> str:
     """The convolutional base is the named application (by its layer names and size)."""
-    _adopt_model(
-        ctx,
+    ctx.match_model(
         lambda model: (
             _base_params(model, params.prefix) == params.params
             and params.outputs in (None, _outputs(model))
@@ -224,27 +220,6 @@ def _outputs(model: Any) -> int | None:
     return int(shape[-1]) if len(shape) == 2 and shape[-1] is not None else None
 
 
-def _adopt_model(ctx: CheckContext, fits: Callable[[Any], bool]) -> None:
-    """When the notebook has no variable of the step's name, match the exported model that
-    `fits` (the most trained first) to it, as the structure match does for whole layer
-    lists: the step's later checks then grade it, and the report names it."""
-    artifacts, wanted = ctx.submission.artifacts, ctx.step_model
-    if artifacts is None or wanted is None or wanted in {*artifacts.models, *artifacts.unset}:
-        return
-    if ctx.submission.matches.get(wanted) is not None:
-        return
-    trained = Counter(name for fit in artifacts.fits for name in fit.variables)
-    candidates = ctx._candidates()  # models no step names and no step has matched yet
-    for name in sorted(candidates, key=lambda n: (-trained[n], n.startswith("_"), n)):
-        try:
-            model = ctx.submission.load_model(name)
-        except CheckSkipped:
-            continue
-        if fits(model):
-            ctx.submission.matches[wanted] = name
-            return
-
-
 class DenseNetwork(Params):
     """The model to compare with: only dense layers (no convolution), `outputs` softmax
     units. A renamed one is found the same way (see `BaseModel`)."""
@@ -255,7 +230,7 @@ class DenseNetwork(Params):
 @check("dense_network", DenseNetwork, "Dense network")
 def check_dense_network(ctx: CheckContext, params: DenseNetwork) -> str:
     """The comparison model is a plain dense network with one softmax output per class."""
-    _adopt_model(ctx, lambda model: _is_dense(model) and _outputs(model) == params.outputs)
+    ctx.match_model(lambda model: _is_dense(model) and _outputs(model) == params.outputs)
     model = ctx.model()
     convolutions = [layer.name for layer in _flat_layers(model) if "Conv" in type(layer).__name__]
     if convolutions or _outputs(model) != params.outputs:
