@@ -202,7 +202,7 @@ def test_an_untrained_model_right_by_luck_is_not_called_learned() -> None:
     80% of the time, but the model is as unsure as a guess (cross-entropy near ln 2)."""
     from grader.checks.training import Accuracy, judge_accuracy
 
-    params = Accuracy(dataset="petimages", above_chance=1e-6)
+    params = Accuracy(dataset="petimages", above_chance=1e-6, confidence_gain=0.1)
     lucky = {"accuracy": 0.825, "images": 200, "chance": 0.5}
     with pytest.raises(CheckFailed, match=r"received 0\.660 \(its accuracy 0\.825 is luck"):
         judge_accuracy({**lucky, "cross_entropy": 0.66, "prior_entropy": 0.693}, params)
