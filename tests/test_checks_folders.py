@@ -147,6 +147,15 @@ def test_copied_empty_files_cost_their_property_and_the_count_they_shift(tmp_pat
     assert {"empty_skipped"} <= failing <= {"empty_skipped", "counts"}
 
 
+def test_a_function_that_copies_nothing_earns_no_property(tmp_path: Path) -> None:
+    """The starter's stub leaves the source untouched and the folders disjoint, vacuously."""
+
+    def stub(source: str, training: str, validation: str, split_size: float) -> None:
+        pass
+
+    assert _failing_properties(tmp_path, stub) == set(PROPERTIES)
+
+
 def test_an_edge_size_mistake_costs_only_the_edge_property(tmp_path: Path) -> None:
     assert _failing_properties(tmp_path, _minus_zero) == {"edge_sizes"}
 

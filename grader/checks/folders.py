@@ -149,6 +149,7 @@ def check_split_files(ctx: CheckContext, params: SplitFiles) -> str:
     ordinary = [(h, c) for h, c in calls if h.known["split"] not in _EDGES]
     edges = [(h, c) for h, c in calls if h.known["split"] in _EDGES]
     wanted = [params.property] if params.property else [*_PER_CALL, "random", "edge_sizes"]
+    _check_something_copied(_observed(params.function, ordinary))
     for name in wanted:
         if name == "edge_sizes":
             _verify_edges(params.function, ordinary, edges)
@@ -200,6 +201,20 @@ def _holds(verify: Callable[[_Split], None], splits: list[_Split]) -> bool:
     except CheckFailed:
         return False
     return bool(splits)
+
+
+def _check_something_copied(splits: list[_Split]) -> None:
+    """A function that copies nothing (the starter's stub) leaves the source untouched and
+    the two folders disjoint, vacuously: no property of a split is earned without a split."""
+    if splits and not any(split.training or split.validation for split in splits):
+        raise CheckFailed(
+            f"Expected {splits[0].shown} to copy the files into training and validation, "
+            "received both folders empty.",
+            expected="files in training and validation",
+            received="nothing copied",
+            hint="copy each non-empty file of SOURCE_DIR into TRAINING_DIR or VALIDATION_DIR "
+            "(shutil.copyfile), after shuffling the list.",
+        )
 
 
 def _check_random(splits: list[_Split]) -> None:
