@@ -74,8 +74,9 @@ def cases(assignment: str) -> list[Case]:
     ]
 
 
-def grade_all(assignment: str, jobs: int = 2) -> list[Verdict]:
-    """Every notebook of one assignment, `jobs` at a time (each a kernel and its checks)."""
+def grade_all(assignment: str, jobs: int = 3) -> list[Verdict]:
+    """Every notebook of one assignment, `jobs` at a time (each a kernel and its checks; three
+    on two cores keep both busy while a kernel starts, as the self-test found)."""
     from grader.cores import share_cores
 
     todo = cases(assignment)
