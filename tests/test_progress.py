@@ -16,6 +16,7 @@ from grader.capped import CappedClient
 from grader.progress import PROGRESS_MIME, describe_epoch
 
 FIT = """\
+import time
 import numpy as np
 import keras
 x = np.random.rand(256, 28, 28)
@@ -23,7 +24,9 @@ y = np.random.randint(0, 25, 256)
 model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(),
                           keras.layers.Dense(25, activation='softmax')])
 model.compile(loss='sparse_categorical_crossentropy', metrics=['accuracy'])
-history = model.fit(x, y, epochs=3, verbose=0)"""
+# each epoch lasts long enough for a live display's refresh to draw it
+pause = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: time.sleep(0.6))
+history = model.fit(x, y, epochs=3, verbose=0, callbacks=[pause])"""
 
 
 def test_an_epoch_is_described_with_its_metrics_and_eta() -> None:
