@@ -150,16 +150,16 @@ def check_split_files(ctx: CheckContext, params: SplitFiles) -> str:
     ordinary = [(h, c) for h, c in calls if h.known["split"] not in _EDGES]
     edges = [(h, c) for h, c in calls if h.known["split"] in _EDGES]
     wanted = [params.property] if params.property else [*_PER_CALL, "random", "edge_sizes"]
-    _check_something_copied(_observed(params.function, ordinary))
+    splits = _observed(params.function, ordinary)
+    _check_something_copied(splits)
     for name in wanted:
         if name == "edge_sizes":
-            _verify_edges(params.function, ordinary, edges)
-            continue
-        if name == "random":
-            _check_random(_observed(params.function, ordinary))
-            continue
-        for split in _observed(params.function, ordinary):
-            _PER_CALL[name](split)
+            _verify_edges(_observed(params.function, edges), splits)
+        elif name == "random":
+            _check_random(splits)
+        else:
+            for split in splits:
+                _PER_CALL[name](split)
     if params.property:
         return _PASSED[params.property]
     return f"{len(calls)} calls split {', '.join(str(h.known['split']) for h, _ in calls)} right"
@@ -181,14 +181,9 @@ def _observed(function: str, calls: Calls) -> list[_Split]:
     return splits
 
 
-def _verify_edges(function: str, ordinary: Calls, edges: Calls) -> None:
+def _verify_edges(edge_splits: list[_Split], ordinary_splits: list[_Split]) -> None:
     """SPLIT_SIZE 1.0 (or 0): each property that holds at ordinary sizes must hold there too.
     A mistake visible at ordinary sizes costs its own property, not this one as well."""
-    edge_splits = _observed(function, edges)
-    try:
-        ordinary_splits = _observed(function, ordinary)
-    except CheckFailed:
-        ordinary_splits = []
     for name, verify in _PER_CALL.items():
         if name != "message" and _holds(verify, ordinary_splits):
             for split in edge_splits:
