@@ -99,7 +99,8 @@ def judge_accuracy(measured: dict[str, Any], params: Accuracy) -> str:
     """`min`: the course's threshold. `above_chance`: a binomial test of the held-out
     predictions against always guessing the commonest class, at that significance level; it
     says the model learned, which any correct solution does within a quick budget, whatever
-    its architecture and optimizer."""
+    its architecture and optimizer. `confidence_gain`: it is also surer of the right class
+    than guessing (see `Accuracy`)."""
     accuracy, images = measured["accuracy"], measured["images"]
     shown = f"accuracy {accuracy:.3f} on {images:,} held-out images"
     if params.above_chance is not None:
@@ -237,7 +238,7 @@ def _commonest_share(truth: np.ndarray) -> float:
 
 
 def _share_right(probabilities: np.ndarray, truth: np.ndarray) -> float:
-    return float(np.mean(probabilities.argmax(axis=1) == truth.reshape(-1)))
+    return float(np.mean(probabilities.argmax(axis=1) == _labels(truth)))
 
 
 def _predictions(model: Any, holdout: Any, params: Accuracy, way: str, geometry: str) -> np.ndarray:
